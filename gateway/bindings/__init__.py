@@ -1,0 +1,1 @@
+"""Contract-first bindings: generate ``generated/`` from ``contracts/``, check it, diff WSDLs."""

@@ -1,0 +1,72 @@
+"""``sfgw bindings generate|check|diff``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gateway.bindings.generate import check_bindings, generate_bindings
+from gateway.cli_support import Subparsers
+from gateway.settings import CoreSettings
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    settings = CoreSettings.from_env()
+    contracts = generate_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    print(f"generated {len(contracts)} packages in {settings.generated_dir}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = CoreSettings.from_env()
+    drift = check_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    if drift.clean:
+        print(f"generated/ matches contracts/ ({settings.contracts_dir})")
+        return 0
+    print("generated/ differs from a fresh generation of contracts/:")
+    for path in drift.changed:
+        print(f"  changed     generated/{path}")
+    for path in drift.missing:
+        print(f"  missing     generated/{path}")
+    for path in drift.unexpected:
+        print(f"  unexpected  generated/{path}")
+    print("fix: edit the contract, never generated/; then run `sfgw bindings generate`")
+    return 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from gateway.bindings.diff import main as diff_main
+
+    return diff_main(args)
+
+
+def register(subparsers: Subparsers) -> None:
+    bindings = subparsers.add_parser(
+        "bindings",
+        help="generate, check and diff the xsdata bindings of contracts/",
+        description="Contract-first bindings: contracts/*.wsdl -> generated/ (xsdata).",
+    )
+    sub = bindings.add_subparsers(dest="bindings_command", required=True, metavar="COMMAND")
+    generate = sub.add_parser(
+        "generate", help="regenerate generated/ from every WSDL under contracts/"
+    )
+    generate.set_defaults(handler=cmd_generate)
+    check = sub.add_parser("check", help="exit 1 when generated/ differs from a fresh generation")
+    check.set_defaults(handler=cmd_check)
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two versions of an outbound-message WSDL",
+        description=(
+            "Compare two versions of a Salesforce outbound-message WSDL and classify each "
+            "change as compatible or breaking. Exit 0 when every change is compatible, 3 "
+            "when any is breaking."
+        ),
+    )
+    diff.add_argument("old", metavar="OLD.wsdl")
+    diff.add_argument("new", metavar="NEW.wsdl")
+    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
+    diff.set_defaults(handler=cmd_diff)

@@ -1,0 +1,130 @@
+"""What an outbound-message WSDL says about the record it carries.
+
+Salesforce generates one WSDL per outbound message: the object's complexType extends
+``ens:sObject`` with one element per selected field (alphabetical), and
+``<Object>Notification`` pairs a notification ``Id`` with that ``sObject``. This module
+reads those facts from the WSDL itself (not from generated code) so that the gateway can
+check ``xsi:type`` and ``sfgw bindings diff`` can compare two versions of a contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.contracts import OUTBOUND_NS, WSDL_NS, ContractError
+from gateway.soap import parse_xml
+
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+ENTERPRISE_NS = "urn:enterprise.soap.sforce.com"
+SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the record: API name, XSD type as ``{namespace}local``, nillable."""
+
+    name: str
+    type: str
+    nillable: bool
+    min_occurs: int
+
+    @property
+    def type_label(self) -> str:
+        """``ID``, ``string``, ``double``, ... as Salesforce's WSDL spells it."""
+        return self.type.rpartition("}")[2]
+
+
+@dataclass(frozen=True)
+class OutboundMessageShape:
+    object_name: str
+    notification_type: str
+    fields: tuple[FieldSpec, ...]
+    max_notifications: int
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def _qname(element: etree._Element, value: str) -> str:
+    prefix, _, local = value.rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    if namespace is None:
+        raise ContractError(f"unknown namespace prefix {prefix!r} in {value!r}")
+    return f"{{{namespace}}}{local}"
+
+
+def _schema(types: etree._Element, namespace: str) -> etree._Element:
+    for schema in types.iterfind(f"{{{XSD_NS}}}schema"):
+        if schema.get("targetNamespace") == namespace:
+            return schema
+    raise ContractError(f"no schema with targetNamespace {namespace} in <types>")
+
+
+def _named(schema: etree._Element, tag: str, name: str) -> etree._Element:
+    for node in schema.iterfind(f"{{{XSD_NS}}}{tag}"):
+        if node.get("name") == name:
+            return node
+    raise ContractError(f"no {tag} named {name!r} in schema {schema.get('targetNamespace')}")
+
+
+def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMessageShape:
+    try:
+        root = parse_xml(data)
+    except ValueError as error:
+        raise ContractError(f"{source}: {error}") from None
+    if root.tag != f"{{{WSDL_NS}}}definitions" or root.get("targetNamespace") != OUTBOUND_NS:
+        raise ContractError(f"{source}: not a Salesforce outbound-message WSDL")
+    try:
+        types = root.find(f"{{{WSDL_NS}}}types")
+        if types is None:
+            raise ContractError("no <types> section")
+        outbound = _schema(types, OUTBOUND_NS)
+        notifications = _named(outbound, "element", "notifications")
+        notification = next(
+            (
+                e
+                for e in notifications.iter(f"{{{XSD_NS}}}element")
+                if e.get("name") == "Notification"
+            ),
+            None,
+        )
+        if notification is None:
+            raise ContractError("notifications has no Notification element")
+        max_occurs = notification.get("maxOccurs", "1")
+        notification_type = _qname(notification, notification.get("type", ""))
+        notification_local = notification_type.rpartition("}")[2]
+        notification_ct = _named(outbound, "complexType", notification_local)
+        sobject_el = next(
+            (e for e in notification_ct.iter(f"{{{XSD_NS}}}element") if e.get("name") == "sObject"),
+            None,
+        )
+        if sobject_el is None:
+            raise ContractError(f"{notification_local} has no sObject element")
+        object_qname = _qname(sobject_el, sobject_el.get("type", ""))
+        object_ns, _, object_name = object_qname[1:].partition("}")
+        sobjects = _schema(types, object_ns)
+        object_ct = _named(sobjects, "complexType", object_name)
+        fields = tuple(
+            FieldSpec(
+                name=el.get("name", ""),
+                type=_qname(el, el.get("type", "xsd:string")),
+                nillable=el.get("nillable") == "true",
+                min_occurs=int(el.get("minOccurs", "1")),
+            )
+            for el in object_ct.iter(f"{{{XSD_NS}}}element")
+        )
+    except ContractError as error:
+        raise ContractError(f"{source}: {error}") from None
+    return OutboundMessageShape(
+        object_name=object_name,
+        notification_type=notification_local,
+        fields=fields,
+        max_notifications=100 if max_occurs == "unbounded" else int(max_occurs),
+    )
+
+
+def read_outbound_shape(path: Path) -> OutboundMessageShape:
+    return read_outbound_shape_bytes(path.read_bytes(), str(path))

@@ -1,0 +1,63 @@
+"""The ``sfgw`` command.
+
+argparse rather than click: it is in the standard library, gives exit code 2 on usage
+errors by itself, and nested sub-parsers map one-to-one onto the command tree in
+DESIGN.md. Each part of the product registers its own subcommands (``register``
+functions), so this module only assembles them and turns failures into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gateway import __version__
+from gateway.bindings import cli as bindings_cli
+from gateway.cli_support import CommandError
+from gateway.config import ConfigError
+from gateway.contracts import ContractError
+from gateway.intake import cli as intake_cli
+from gateway.pipeline import cli as pipeline_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gateway import demo
+    from mock_erp import cli as erp_cli
+    from mock_salesforce import cli as salesforce_cli
+
+    parser = argparse.ArgumentParser(
+        prog="sfgw",
+        description=(
+            "Salesforce outbound-message gateway: durable intake, one ERP order per "
+            "Opportunity, callbacks to Salesforce. Configuration comes from SFGW_* "
+            "environment variables (see README)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"sfgw {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    intake_cli.register(subparsers)
+    pipeline_cli.register(subparsers)
+    erp_cli.register(subparsers)
+    salesforce_cli.register(subparsers)
+    demo.register(subparsers)
+    bindings_cli.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (CommandError, ConfigError, ContractError) as error:
+        print(f"sfgw: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sfgw: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The intake gateway: Falcon on gunicorn, durable before ack."""

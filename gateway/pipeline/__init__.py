@@ -1,0 +1,1 @@
+"""The order pipeline: Dramatiq actors from queued notification to updated Opportunity."""

