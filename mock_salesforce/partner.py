@@ -110,27 +110,45 @@ def _limit_header(org: Org) -> bytes:
     return _binder.render(header)
 
 
+def _split_fields(payload: etree._Element) -> tuple[etree._Element, list[dict[str, object]]]:
+    """Take the record fields (the ``xsd:any`` part of each sObject) out of a copy.
+
+    xsdata resolves the sObject wildcard (``##targetNamespace``) against the parent
+    element's namespace, so it refuses ``sf:Order_Number__c``; the fixed part (type,
+    fieldsToNull, Id) is bound with the generated classes and the fields are read here.
+    """
+    copy = etree.fromstring(etree.tostring(payload))
+    fixed = {f"{{{SOBJECT_NS}}}{name}" for name in ("type", "fieldsToNull", "Id")}
+    fields: list[dict[str, object]] = []
+    for sobject in copy.findall(f"{{{PARTNER_NS}}}sObjects"):
+        values: dict[str, object] = {}
+        for child in list(sobject):
+            if not isinstance(child.tag, str) or child.tag in fixed:
+                continue
+            name = etree.QName(child).localname
+            nil = child.get(f"{{{XSI}}}nil") in ("true", "1")
+            values[name] = None if nil else (child.text or "")
+            sobject.remove(child)
+        fields.append(values)
+    return copy, fields
+
+
 def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, bytes]:
+    stripped, field_values = _split_fields(payload)
     try:
-        request = _binder.bind(payload, _binder.cls("Update"))
+        request = _binder.bind(stripped, _binder.cls("Update"))
     except BindingError as error:
         return 500, client_fault(f"update: {error}")
     if len(request.s_objects) > MAX_RECORDS:
         return 500, fault(
-            "EXCEEDED_ID_LIMIT" if False else "UNKNOWN_EXCEPTION",
-            "Too many records: update accepts at most 200 sObjects",
+            "UNKNOWN_EXCEPTION", "Too many records: update accepts at most 200 sObjects"
         )
     items: list[tuple[object, dict[str, object]]] = []
     wrong_type: set[int] = set()
-    for index, sobject in enumerate(request.s_objects):
+    for index, (sobject, values) in enumerate(zip(request.s_objects, field_values, strict=True)):
         if sobject.type_value != "Opportunity":
             wrong_type.add(index)
-        changes: dict[str, object] = {}
-        for element in sobject.target_namespace_element:
-            if isinstance(element, AnyElement) and element.qname:
-                name = element.qname.rpartition("}")[2]
-                nil = element.attributes.get(f"{{{XSI}}}nil") in ("true", "1")
-                changes[name] = None if nil else (element.text or "")
+        changes = dict(values)
         for name in sobject.fields_to_null:
             changes[name] = None
         items.append((sobject.id, changes))
@@ -210,7 +228,7 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:
                 continue
             value = record.get(name)
             if kinds[name] == "datetime":
-                value = iso_datetime(value)
+                value = (iso_datetime(value) or "").replace("+0000", "Z") or None
             attributes = {} if value is not None else {f"{{{XSI}}}nil": "true"}
             text = None if value is None else _text(value)
             fields.append(
