@@ -226,3 +226,26 @@ def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: fl
     assert sum(len(b) for b in batches) == 10
     assert len(bodies) > len(batches)  # acked messages were delivered again
     assert len(ids) == 10
+
+
+def test_two_servers_on_one_database_never_send_a_message_twice(
+    tmp_path: Path, listener: Listener
+) -> None:
+    first = start_mock_salesforce(tmp_path, gateway_url=None, time_scale=1000.0, workers=1)
+    second = None
+    try:
+        second = start_mock_salesforce(tmp_path, gateway_url=None, time_scale=1000.0, workers=1)
+        first.set_definitions(
+            [{"name": "om", "contract": "opportunity_id_only", "endpoint_url": f"{listener.url}/ack"}]
+        )
+        for _ in range(5):
+            first.close_won(20)
+            second.close_won(20)
+        rows = first.wait_delivered(timeout=60)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    ids = [i for r in listener.of("ack") for i in notification_ids(r.body)]
+    assert len(ids) == 200 == len(set(ids))
+    assert sum(r["notifications"] for r in rows) == 200
