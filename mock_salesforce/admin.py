@@ -212,7 +212,7 @@ class Sessions:
         resp.media = {"session_id": token}
 
 
-class Org_:  # noqa: N801 - a resource named after what it shows
+class OrgInfo:
     def __init__(self, org: Org) -> None:
         self.org = org
 
@@ -227,8 +227,8 @@ class Org_:  # noqa: N801 - a resource named after what it shows
         }
 
 
-def register_admin(app: falcon.App, org: Org) -> None:
-    app.add_route("/admin/org", Org_(org))
+def register_admin(app: falcon.App[Any, Any], org: Org) -> None:
+    app.add_route("/admin/org", OrgInfo(org))
     app.add_route("/admin/close-won", CloseWon(org))
     app.add_route("/admin/opportunities", Opportunities(org))
     app.add_route("/admin/opportunities/{oid}", OneOpportunity(org))

@@ -196,9 +196,7 @@ class OpportunityResource:
         if check_id(oid) is not None:
             rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
             return
-        record = self.org.store.get(oid if len(oid) == 18 else oid)
-        if record is None:
-            record = self.org.store.get(_to18(oid))
+        record = self.org.store.get(_to18(oid))
         if record is None:
             rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
             return
@@ -378,7 +376,7 @@ def _json(req: falcon.Request, resp: falcon.Response) -> Any:
         return None
 
 
-def create_app(settings: SalesforceSettings | None = None) -> falcon.App:
+def create_app(settings: SalesforceSettings | None = None) -> falcon.App[Any, Any]:
     from mock_salesforce.admin import register_admin
 
     settings = settings or SalesforceSettings.from_env()

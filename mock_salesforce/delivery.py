@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from lxml import etree
-
 from gateway.soap import SOAP11_ENV, SoapParseError, parse_envelope
 
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -37,7 +35,7 @@ def retry_delay(failed_attempts: int) -> float:
     """
     if failed_attempts < 1:
         return 0.0
-    return min(FIRST_RETRY * 2 ** (failed_attempts - 1), MAX_RETRY_GAP)
+    return min(FIRST_RETRY * 2.0 ** (failed_attempts - 1), MAX_RETRY_GAP)
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class Verdict:
     reason: str = ""
 
 
-def judge_reply(status: int, reason_phrase: str, body: bytes) -> Verdict:
+def judge_reply(status: int, reason_phrase: str, body: bytes) -> Verdict:  # noqa: PLR0911 - one return per Salesforce outcome
     """Judge an HTTP reply as Salesforce does, with Salesforce-like failure reasons."""
     fault = _fault_string(body)
     if status != 200:
@@ -110,7 +108,3 @@ def plan_batches(
         else:
             batches.append(chunk)
     return batches
-
-
-def xml_reason(element: etree._Element) -> str:  # pragma: no cover - debugging aid
-    return etree.tostring(element).decode()[:200]

@@ -64,7 +64,7 @@ def render_message(
     notifications: Sequence[tuple[str, str]],
     records: Mapping[str, Mapping[str, Any]],
 ) -> bytes:
-    """A complete SOAP 1.1 envelope (bytes) for ``notifications`` = [(notification id, record id)]."""
+    """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)]."""
     binder = binder_for(contract)
     opportunity_cls = binder.cls("Opportunity")
     notification_cls = binder.cls("OpportunityNotification")

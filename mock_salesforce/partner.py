@@ -59,7 +59,7 @@ def client_fault(message: str) -> bytes:
     ).encode()
 
 
-def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:
+def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:  # noqa: PLR0911
     try:
         env = parse_envelope(body)
     except SoapParseError as error:
@@ -185,7 +185,7 @@ def _nil_empty_ids(body: bytes) -> bytes:
     return etree.tostring(root)
 
 
-def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:
+def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: PLR0912
     try:
         request = _binder.bind(payload, _binder.cls("Retrieve"))
     except BindingError as error:
@@ -254,12 +254,13 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:
 
 
 def _with_sf_prefix(body: bytes) -> bytes:
-    """Declare ``sf`` for the sObject namespace on the root so ``xsi:type="sf:sObject"`` resolves."""
+    """Declare ``sf`` (the sObject namespace) on the root: ``xsi:type="sf:sObject"``."""
     root = etree.fromstring(body)
-    nsmap = dict(root.nsmap)
+    nsmap: dict[str, str] = {k: v for k, v in root.nsmap.items() if k is not None}
     nsmap["sf"] = SOBJECT_NS
     new_root = etree.Element(root.tag, nsmap=nsmap)
-    new_root[:] = root[:]
+    for child in list(root):
+        new_root.append(child)
     return etree.tostring(new_root)
 
 

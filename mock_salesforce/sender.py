@@ -133,7 +133,8 @@ class Sender:
         store = self._store()
         message = store.db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
         definition = store.definition(message["definition_id"])
-        assert definition is not None
+        if definition is None:  # definitions are never deleted, only deactivated
+            raise LookupError(f"message {mid} names an unknown definition")
         notifications = store.message_notifications(mid)
         records = store.get_many([oid for _, oid in notifications])
         session_id = None

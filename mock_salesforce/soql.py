@@ -113,7 +113,7 @@ def _literal(spec: FieldDef, raw: str) -> Any:
     raise SoqlError("MALFORMED_QUERY", f"{spec.name} needs a quoted string, not {raw}")
 
 
-def _compare(actual: Any, op: str, expected: Any) -> bool:
+def _compare(actual: Any, op: str, expected: Any) -> bool:  # noqa: PLR0911
     if isinstance(actual, bool) or isinstance(expected, bool):
         actual = bool(actual) if actual is not None else None
     if op == "=":

@@ -164,7 +164,7 @@ class OrgStore:
         return self.definitions()
 
     def definitions(self, *, active_only: bool = False) -> list[Definition]:
-        sql = "SELECT * FROM definitions" + (" WHERE active = 1" if active_only else "")
+        sql = "SELECT * FROM definitions WHERE active = 1 OR ? = 0"
         return [
             Definition(
                 r["id"],
@@ -174,7 +174,7 @@ class OrgStore:
                 bool(r["include_session_id"]),
                 bool(r["active"]),
             )
-            for r in self.db.execute(sql + " ORDER BY name")
+            for r in self.db.execute(sql + " ORDER BY name", (int(active_only),))
         ]
 
     def definition(self, action_id: str) -> Definition | None:
@@ -423,7 +423,10 @@ class OrgStore:
         return cursor.rowcount
 
     def messages(self, statuses: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT m.*, d.name AS definition FROM messages m JOIN definitions d ON d.id = m.definition_id"
+        sql = (
+            "SELECT m.*, d.name AS definition FROM messages m "
+            "JOIN definitions d ON d.id = m.definition_id"
+        )
         params: list[str] = []
         if statuses:
             sql += f" WHERE m.status IN ({','.join('?' * len(statuses))})"
@@ -465,7 +468,8 @@ class OrgStore:
         token = f"{org15}!{secrets.token_urlsafe(48)}"
         with self.tx():
             self.db.execute(
-                "INSERT INTO sessions (token_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sessions (token_hash, kind, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
                 (token_hash(token), kind, now, now + ttl),
             )
         return token

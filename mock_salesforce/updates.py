@@ -103,7 +103,8 @@ def save(
                         [
                             ApiError(
                                 "UNABLE_TO_LOCK_ROW",
-                                f"unable to obtain exclusive access to this record or 1 records: {oid}",
+                                "unable to obtain exclusive access to this record or 1 "
+                                f"records: {oid}",
                                 (),
                             )
                         ],

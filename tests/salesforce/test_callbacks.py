@@ -46,8 +46,11 @@ def sf(tmp_path_factory: pytest.TempPathFactory, keypair: KeyPair) -> Iterator[R
 def clean_faults(sf: RunningSalesforce) -> Iterator[None]:
     yield
     sf.set_faults(
-        lock_probability=0.0, lock_first_attempt=False, unavailable_probability=0.0,
-        validation_fail_ids=[], daily_api_limit=None,
+        lock_probability=0.0,
+        lock_first_attempt=False,
+        unavailable_probability=0.0,
+        validation_fail_ids=[],
+        daily_api_limit=None,
     )
 
 
@@ -58,12 +61,17 @@ def token(sf: RunningSalesforce) -> str:
 
 def rest(sf: RunningSalesforce, method: str, path: str, token: str, **kw: Any) -> requests.Response:
     return requests.request(
-        method, f"{sf.url}/services/data/v62.0/{path}",
-        headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw,
+        method,
+        f"{sf.url}/services/data/v62.0/{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        **kw,
     )
 
 
-def collection(ids_and_fields: list[tuple[str, dict[str, Any]]], all_or_none: bool) -> dict[str, Any]:
+def collection(
+    ids_and_fields: list[tuple[str, dict[str, Any]]], all_or_none: bool
+) -> dict[str, Any]:
     return {
         "allOrNone": all_or_none,
         "records": [
@@ -95,14 +103,23 @@ def test_client_credentials_and_jwt_get_tokens_shaped_like_salesforce(
     sf: RunningSalesforce, keypair: KeyPair
 ) -> None:
     before = sf.api_usage()["token_requests"]
-    cc = token_request(sf, grant_type="client_credentials", client_id="test-client",
-                       client_secret="test-secret")
-    bearer = token_request(sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer",
-                           assertion=assertion(keypair))
+    cc = token_request(
+        sf, grant_type="client_credentials", client_id="test-client", client_secret="test-secret"
+    )
+    bearer = token_request(
+        sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=assertion(keypair)
+    )
     for response in (cc, bearer):
         assert response.status_code == 200, response.text
         body = response.json()
-        assert {"access_token", "instance_url", "id", "token_type", "issued_at", "signature"} <= body.keys()
+        assert {
+            "access_token",
+            "instance_url",
+            "id",
+            "token_type",
+            "issued_at",
+            "signature",
+        } <= body.keys()
         assert body["instance_url"] == sf.url
         assert body["token_type"] == "Bearer"
         assert body["access_token"].startswith(sf.org_id[:15] + "!")
@@ -121,8 +138,12 @@ def test_client_credentials_and_jwt_get_tokens_shaped_like_salesforce(
 def test_client_credentials_refused(
     sf: RunningSalesforce, form: dict[str, str], error: str, description: str
 ) -> None:
-    request = {"grant_type": "client_credentials", "client_id": "test-client",
-               "client_secret": "test-secret", **form}
+    request = {
+        "grant_type": "client_credentials",
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+        **form,
+    }
     response = token_request(sf, **request)
     assert response.status_code == 400
     assert response.json() == {"error": error, "error_description": description}
@@ -151,16 +172,18 @@ def test_jwt_assertions_refused(
         value = assertion(keypair, sub="someone@else.example")
     else:
         value = "not-a-jwt"
-    response = token_request(sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer",
-                             assertion=value)
+    response = token_request(
+        sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=value
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": description}
 
 
 def test_jwt_within_clock_skew_is_accepted(sf: RunningSalesforce, keypair: KeyPair) -> None:
     value = assertion(keypair, exp=int(time.time()) - 60)
-    response = token_request(sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer",
-                             assertion=value)
+    response = token_request(
+        sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=value
+    )
     assert response.status_code == 200
 
 
@@ -169,8 +192,13 @@ def test_jwt_within_clock_skew_is_accepted(sf: RunningSalesforce, keypair: KeyPa
 
 def test_rest_get_and_patch(sf: RunningSalesforce, token: str) -> None:
     [oid] = sf.close_won(1)
-    response = rest(sf, "PATCH", f"sobjects/Opportunity/{oid}", token,
-                    json={"Order_Number__c": "ERP-000001", "Order_Status__c": "Created"})
+    response = rest(
+        sf,
+        "PATCH",
+        f"sobjects/Opportunity/{oid}",
+        token,
+        json={"Order_Number__c": "ERP-000001", "Order_Status__c": "Created"},
+    )
     assert response.status_code == 204
     assert response.content == b""
     assert response.headers["Sforce-Limit-Info"].startswith("api-usage=")
@@ -180,8 +208,13 @@ def test_rest_get_and_patch(sf: RunningSalesforce, token: str) -> None:
     assert record["IsWon"] is True and record["IsClosed"] is True
     assert record["attributes"]["type"] == "Opportunity"
     # POST with _HttpMethod=PATCH is the documented fallback.
-    fallback = rest(sf, "POST", f"sobjects/Opportunity/{oid}?_HttpMethod=PATCH", token,
-                    json={"Order_Status__c": "Shipped"})
+    fallback = rest(
+        sf,
+        "POST",
+        f"sobjects/Opportunity/{oid}?_HttpMethod=PATCH",
+        token,
+        json={"Order_Status__c": "Shipped"},
+    )
     assert fallback.status_code == 204
 
 
@@ -208,10 +241,13 @@ def test_rest_unknown_malformed_and_deleted_ids(sf: RunningSalesforce, token: st
     unknown = rest(sf, "GET", f"sobjects/Opportunity/{UNKNOWN_ID}", token)
     assert unknown.status_code == 404
     assert unknown.json()[0]["errorCode"] == "NOT_FOUND"
-    patch_unknown = rest(sf, "PATCH", f"sobjects/Opportunity/{UNKNOWN_ID}", token,
-                         json={"Order_Status__c": "x"})
+    patch_unknown = rest(
+        sf, "PATCH", f"sobjects/Opportunity/{UNKNOWN_ID}", token, json={"Order_Status__c": "x"}
+    )
     assert patch_unknown.status_code == 404
-    malformed = rest(sf, "PATCH", "sobjects/Opportunity/006xyz", token, json={"Order_Status__c": "x"})
+    malformed = rest(
+        sf, "PATCH", "sobjects/Opportunity/006xyz", token, json={"Order_Status__c": "x"}
+    )
     assert malformed.status_code == 400
     assert malformed.json()[0]["errorCode"] == "MALFORMED_ID"
     [oid] = sf.create_opportunities(1)
@@ -239,21 +275,41 @@ def test_rest_collection_partial_failure_and_all_or_none(sf: RunningSalesforce, 
     assert results[0] == {"id": good, "success": True, "errors": []}
     codes = [r["errors"][0]["statusCode"] for r in results[1:]]
     assert codes == [
-        "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID", "ENTITY_IS_DELETED",
-        "FIELD_CUSTOM_VALIDATION_EXCEPTION", "STRING_TOO_LONG",
+        "INVALID_CROSS_REFERENCE_KEY",
+        "MALFORMED_ID",
+        "ENTITY_IS_DELETED",
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "STRING_TOO_LONG",
     ]
     assert all(r["success"] is False for r in results[1:])
-    assert rest(sf, "GET", f"sobjects/Opportunity/{good}", token).json()["Order_Number__c"] == "ERP-1"
+    assert (
+        rest(sf, "GET", f"sobjects/Opportunity/{good}", token).json()["Order_Number__c"] == "ERP-1"
+    )
 
-    rolled = rest(sf, "PATCH", "composite/sobjects", token, json=collection(
-        [(good, {"Order_Number__c": "ERP-9"}), (UNKNOWN_ID, {"Order_Number__c": "x"})], True))
+    rolled = rest(
+        sf,
+        "PATCH",
+        "composite/sobjects",
+        token,
+        json=collection(
+            [(good, {"Order_Number__c": "ERP-9"}), (UNKNOWN_ID, {"Order_Number__c": "x"})], True
+        ),
+    )
     assert [r["errors"][0]["statusCode"] for r in rolled.json()] == [
-        "ALL_OR_NONE_OPERATION_ROLLED_BACK", "INVALID_CROSS_REFERENCE_KEY",
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "INVALID_CROSS_REFERENCE_KEY",
     ]
-    assert rest(sf, "GET", f"sobjects/Opportunity/{good}", token).json()["Order_Number__c"] == "ERP-1"
+    assert (
+        rest(sf, "GET", f"sobjects/Opportunity/{good}", token).json()["Order_Number__c"] == "ERP-1"
+    )
 
-    too_many = rest(sf, "PATCH", "composite/sobjects", token,
-                    json=collection([(good, {"Order_Status__c": "x"})] * 201, False))
+    too_many = rest(
+        sf,
+        "PATCH",
+        "composite/sobjects",
+        token,
+        json=collection([(good, {"Order_Status__c": "x"})] * 201, False),
+    )
     assert too_many.status_code == 400
     assert too_many.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
 
@@ -265,7 +321,9 @@ def test_rest_expired_and_unknown_session(sf: RunningSalesforce) -> None:
     for value in (fresh, "00Dbogus!token"):
         response = rest(sf, "GET", "limits", value)
         assert response.status_code == 401
-        assert response.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+        assert response.json() == [
+            {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+        ]
     missing = requests.get(f"{sf.url}/services/data/v62.0/limits", timeout=30)
     assert missing.status_code == 401
 
@@ -276,7 +334,9 @@ def test_rest_limit_exceeded(sf: RunningSalesforce, token: str) -> None:
     assert rest(sf, "GET", "limits", token).status_code == 200
     over = rest(sf, "GET", "limits", token)
     assert over.status_code == 403
-    assert over.json() == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert over.json() == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
     assert over.headers["Sforce-Limit-Info"] == f"api-usage={used + 1}/{used + 1}"
 
 
@@ -298,14 +358,20 @@ def test_rest_reconciliation_query(sf: RunningSalesforce, token: str) -> None:
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     won = sf.close_won(3)
     rest(sf, "PATCH", f"sobjects/Opportunity/{won[0]}", token, json={"Order_Number__c": "ERP-7"})
-    q = ("SELECT Id, Name, LastModifiedDate FROM Opportunity WHERE IsWon = true AND "
-         f"Order_Number__c = null AND LastModifiedDate >= {since} ORDER BY LastModifiedDate LIMIT 200")
+    q = (
+        "SELECT Id, Name, LastModifiedDate FROM Opportunity WHERE IsWon = true AND "  # noqa: S608
+        "Order_Number__c = null AND LastModifiedDate >= "
+        + since
+        + " ORDER BY LastModifiedDate LIMIT 200"
+    )
     response = rest(sf, "GET", "query", token, params={"q": q})
     assert response.status_code == 200
     ids = {r["Id"] for r in response.json()["records"]}
     assert set(won[1:]) <= ids and won[0] not in ids
     assert response.json()["done"] is True
-    bad = rest(sf, "GET", "query", token, params={"q": "SELECT Id FROM Opportunity WHERE Name LIKE 'x%'"})
+    bad = rest(
+        sf, "GET", "query", token, params={"q": "SELECT Id FROM Opportunity WHERE Name LIKE 'x%'"}
+    )
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "MALFORMED_QUERY"
 
@@ -320,7 +386,8 @@ def partner(sf: RunningSalesforce, repo_root: Path) -> Any:
         settings=zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True),
     )
     return client, client.create_service(
-        "{urn:partner.soap.sforce.com}SoapBinding", f"{sf.url}/services/Soap/u/62.0/{sf.org_id[:15]}"
+        "{urn:partner.soap.sforce.com}SoapBinding",
+        f"{sf.url}/services/Soap/u/62.0/{sf.org_id[:15]}",
     )
 
 
@@ -333,7 +400,9 @@ def sobject(client: Any, oid: str, **fields: str) -> Any:
     return client.get_type(f"{SOBJ[:-1]}}}sObject")(type="Opportunity", Id=oid, _value_1=elements)
 
 
-def test_soap_update_success_and_partial_failure(sf: RunningSalesforce, partner: Any, token: str) -> None:
+def test_soap_update_success_and_partial_failure(
+    sf: RunningSalesforce, partner: Any, token: str
+) -> None:
     client, service = partner
     good, bad_rule = sf.create_opportunities(2)
     sf.set_faults(validation_fail_ids=[bad_rule])
@@ -352,13 +421,17 @@ def test_soap_update_success_and_partial_failure(sf: RunningSalesforce, partner:
     results = reply.body.result
     assert results[0].success is True and results[0].id == good
     assert [r.errors[0].statusCode for r in results[1:]] == [
-        "INVALID_CROSS_REFERENCE_KEY", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "STRING_TOO_LONG",
+        "INVALID_CROSS_REFERENCE_KEY",
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "STRING_TOO_LONG",
         "INVALID_FIELD_FOR_INSERT_UPDATE",
     ]
     assert all(r.success is False and r.id is None for r in results[1:])
     fetched = service.retrieve(
-        fieldList="Id, Order_Number__c, Order_Status__c", sObjectType="Opportunity",
-        ids=[good, UNKNOWN_ID], _soapheaders={"SessionHeader": {"sessionId": token}},
+        fieldList="Id, Order_Number__c, Order_Status__c",
+        sObjectType="Opportunity",
+        ids=[good, UNKNOWN_ID],
+        _soapheaders={"SessionHeader": {"sessionId": token}},
     )
     record, missing = fetched.body.result
     values = {etree.QName(e).localname: e.text for e in record._value_1}
@@ -373,8 +446,10 @@ def test_soap_expired_session_is_the_salesforce_fault(sf: RunningSalesforce, par
     sf.expire_sessions()
     for value in (session, "bogus"):
         with pytest.raises(zeep.exceptions.Fault) as caught:
-            service.update(sObjects=[sobject(client, oid, Order_Status__c="x")],
-                           _soapheaders={"SessionHeader": {"sessionId": value}})
+            service.update(
+                sObjects=[sobject(client, oid, Order_Status__c="x")],
+                _soapheaders={"SessionHeader": {"sessionId": value}},
+            )
         assert caught.value.code == "sf:INVALID_SESSION_ID"
         assert caught.value.message == (
             "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session"
@@ -382,19 +457,30 @@ def test_soap_expired_session_is_the_salesforce_fault(sf: RunningSalesforce, par
         detail = caught.value.detail
         fault = detail.find("{urn:fault.partner.soap.sforce.com}UnexpectedErrorFault")
         assert fault is not None
-        assert fault.findtext("{urn:fault.partner.soap.sforce.com}exceptionCode") == "INVALID_SESSION_ID"
-    raw = requests.post(f"{sf.url}/services/Soap/u/62.0/{sf.org_id[:15]}", data=b"not xml", timeout=30)
+        assert (
+            fault.findtext("{urn:fault.partner.soap.sforce.com}exceptionCode")
+            == "INVALID_SESSION_ID"
+        )
+    raw = requests.post(
+        f"{sf.url}/services/Soap/u/62.0/{sf.org_id[:15]}", data=b"not xml", timeout=30
+    )
     assert raw.status_code == 500 and b"Fault" in raw.content
 
 
-def test_soap_limit_exceeded_and_lock_error(sf: RunningSalesforce, partner: Any, token: str) -> None:
+def test_soap_limit_exceeded_and_lock_error(
+    sf: RunningSalesforce, partner: Any, token: str
+) -> None:
     client, service = partner
     [oid] = sf.create_opportunities(1)
     sf.set_faults(lock_first_attempt=True)
     headers = {"SessionHeader": {"sessionId": token}}
-    first = service.update(sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers)
+    first = service.update(
+        sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers
+    )
     assert first.body.result[0].errors[0].statusCode == "UNABLE_TO_LOCK_ROW"
-    second = service.update(sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers)
+    second = service.update(
+        sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers
+    )
     assert second.body.result[0].success is True
     used = sf.api_usage()["api_requests"]
     sf.set_faults(lock_first_attempt=False, daily_api_limit=used)

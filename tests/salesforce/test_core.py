@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from pathlib import Path
@@ -19,12 +20,14 @@ from mock_salesforce.store import OrgStore
 
 from .conftest import ACK, FAULT, NACK, make_keypair
 
+OUT = "{http://soap.sforce.com/2005/09/outbound}"
+
 
 def test_retry_schedule_starts_at_15_seconds_and_caps_at_2_hours() -> None:
     delays = [delivery.retry_delay(n) for n in range(1, 14)]
     assert delays[:4] == [15, 30, 60, 120]
     assert max(delays) == 7200
-    assert all(b >= a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(delays))
     # Retries fit Salesforce's 24 hours many times over, but not forever.
     total, attempts = 0.0, 0
     while total < delivery.RETENTION:
@@ -38,16 +41,30 @@ def test_retry_schedule_starts_at_15_seconds_and_caps_at_2_hours() -> None:
     [
         (200, ACK, True, ""),
         (200, NACK, False, "SOAP response was a nack"),
-        (200, b'{"ack": true}', False, "org.xml.sax.SAXParseException; Content is not allowed in prolog."),
+        (
+            200,
+            b'{"ack": true}',
+            False,
+            "org.xml.sax.SAXParseException; Content is not allowed in prolog.",
+        ),
         (200, b"", False, "org.xml.sax.SAXParseException; Premature end of file."),
         (500, FAULT, False, "soapenv:Server: queue unavailable"),
         (200, FAULT, False, "soapenv:Server: queue unavailable"),
         (500, b"oops", False, "(500)Internal Server Error"),
         (202, ACK, False, "(202)Accepted"),
-        (200, ACK.replace(b"notificationsResponse", b"notifications"), False,
-         "Unexpected element {http://soap.sforce.com/2005/09/outbound}notifications in SOAP response"),
-        (200, ACK.replace(b"2005/09/outbound", b"2005/09/other"), False,
-         "Unexpected element {http://soap.sforce.com/2005/09/other}notificationsResponse in SOAP response"),
+        (
+            200,
+            ACK.replace(b"notificationsResponse", b"notifications"),
+            False,
+            f"Unexpected element {OUT}notifications in SOAP response",
+        ),
+        (
+            200,
+            ACK.replace(b"2005/09/outbound", b"2005/09/other"),
+            False,
+            "Unexpected element {http://soap.sforce.com/2005/09/other}notificationsResponse"
+            " in SOAP response",
+        ),
     ],
 )
 def test_replies_are_judged_like_salesforce(
@@ -118,28 +135,52 @@ def test_field_validation(changes: dict[str, object], code: str) -> None:
 
 
 def test_valid_changes_are_normalised() -> None:
-    result = validate_changes({"order_number__c": "x" * 80, "Amount": "12.5", "Order_Status__c": None})
+    result = validate_changes(
+        {"order_number__c": "x" * 80, "Amount": "12.5", "Order_Status__c": None}
+    )
     assert not result.errors
     assert result.changes == {"Order_Number__c": "x" * 80, "Amount": 12.5, "Order_Status__c": None}
 
 
 def test_oauth_decisions() -> None:
     pair = make_keypair()
-    config = OAuthConfig("cid", "secret", "u@x", "https://login.salesforce.com",
-                         load_public_key(pair.cert_pem))
+    config = OAuthConfig(
+        "cid", "secret", "u@x", "https://login.salesforce.com", load_public_key(pair.cert_pem)
+    )
     now = time.time()
-    assert check_grant({"grant_type": "client_credentials", "client_id": "cid",
-                        "client_secret": "secret"}, config, now) == "client_credentials"
-    good = jwt.encode({"iss": "cid", "sub": "u@x", "aud": "https://login.salesforce.com",
-                       "exp": int(now) + 60}, pair.private_pem, algorithm="RS256")
-    assert check_grant({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                        "assertion": good}, config, now)
-    hs256 = jwt.encode({"iss": "cid", "sub": "u@x", "aud": "https://login.salesforce.com",
-                        "exp": int(now) + 60}, "k" * 32, algorithm="HS256")
+    assert (
+        check_grant(
+            {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "secret"},
+            config,
+            now,
+        )
+        == "client_credentials"
+    )
+    good = jwt.encode(
+        {"iss": "cid", "sub": "u@x", "aud": "https://login.salesforce.com", "exp": int(now) + 60},
+        pair.private_pem,
+        algorithm="RS256",
+    )
+    assert check_grant(
+        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": good},
+        config,
+        now,
+    )
+    hs256 = jwt.encode(
+        {"iss": "cid", "sub": "u@x", "aud": "https://login.salesforce.com", "exp": int(now) + 60},
+        "k" * 32,
+        algorithm="HS256",
+    )
     with pytest.raises(OAuthError) as caught:
-        check_grant({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                     "assertion": hs256}, config, now)
-    assert caught.value.body() == {"error": "invalid_grant", "error_description": "invalid assertion"}
+        check_grant(
+            {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": hs256},
+            config,
+            now,
+        )
+    assert caught.value.body() == {
+        "error": "invalid_grant",
+        "error_description": "invalid assertion",
+    }
 
 
 def test_ids_are_valid_18_character_ids_with_the_right_prefix(tmp_path: Path) -> None:
@@ -163,10 +204,12 @@ def test_only_one_sender_holds_the_lease(tmp_path: Path) -> None:
 
 def test_the_rule_fires_only_when_the_stage_changes_to_won(tmp_path: Path) -> None:
     store = OrgStore(tmp_path / "org.sqlite3")
-    store.set_definitions([
-        {"name": "a", "contract": "opportunity_with_fields", "endpoint_url": "http://x/a"},
-        {"name": "b", "contract": "opportunity_id_only", "endpoint_url": "http://x/b"},
-    ])
+    store.set_definitions(
+        [
+            {"name": "a", "contract": "opportunity_with_fields", "endpoint_url": "http://x/a"},
+            {"name": "b", "contract": "opportunity_id_only", "endpoint_url": "http://x/b"},
+        ]
+    )
     [oid] = store.close_won(1)
     queued = store.unassigned_notifications()
     assert sorted(len(v) for v in queued.values()) == [1, 1]

@@ -6,6 +6,7 @@ tiny listener in the test; time is compressed with ``time_scale``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -57,15 +58,20 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
 ) -> None:
     scale = 1000.0  # 15 s -> 15 ms, 2 h -> 7.2 s, 60 s timeout -> floor below
     sf = start_mock_salesforce(
-        tmp_path, gateway_url=None, time_scale=scale,
+        tmp_path,
+        gateway_url=None,
+        time_scale=scale,
         env={"SFGW_SF_MIN_ATTEMPT_TIMEOUT": "0.5"},
     )
     try:
         modes = ["ack", *EXPECTED_REASONS]
         sf.set_definitions(
             [
-                {"name": f"om_{m}", "contract": "opportunity_with_fields",
-                 "endpoint_url": f"{listener.url}/{m}"}
+                {
+                    "name": f"om_{m}",
+                    "contract": "opportunity_with_fields",
+                    "endpoint_url": f"{listener.url}/{m}",
+                }
                 for m in modes
             ]
         )
@@ -91,7 +97,7 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
         log = row["attempt_log"]
         assert all(a["reason"] == reason for a in log), mode
         # Never earlier than the schedule; the gaps grow.
-        gaps = [b["at"] - a["at"] for a, b in zip(log, log[1:], strict=False)]
+        gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(log)]
         for n, gap in enumerate(gaps, start=1):
             assert gap >= retry_delay(n) / scale * 0.95, (mode, n, gap)
         if mode != "timeout":
@@ -100,9 +106,7 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
         ids = {tuple(notification_ids(r.body)) for r in listener.of(mode)}
         assert len(ids) == 1, mode
 
-    names = [
-        parse_envelope(r.body).payload.findtext(f".//{SOBJ}Name") for r in listener.of("500")
-    ]
+    names = [parse_envelope(r.body).payload.findtext(f".//{SOBJ}Name") for r in listener.of("500")]
     assert names[0] != "Renamed while queued"
     assert names[-1] == "Renamed while queued"
 
@@ -114,11 +118,19 @@ def test_messages_older_than_24_hours_are_dropped_and_reported(
     sf = start_mock_salesforce(tmp_path, gateway_url=f"{listener.url}/500", time_scale=scale)
     try:
         sf.set_definitions(
-            [{"name": "om", "contract": "opportunity_id_only", "endpoint_url": f"{listener.url}/500"}]
+            [
+                {
+                    "name": "om",
+                    "contract": "opportunity_id_only",
+                    "endpoint_url": f"{listener.url}/500",
+                }
+            ]
         )
         sf.close_won(2)
         rows = wait_for(
-            lambda: [r for r in sf.deliveries() if r["status"] == "dropped"], 60, "a dropped message"
+            lambda: [r for r in sf.deliveries() if r["status"] == "dropped"],
+            60,
+            "a dropped message",
         )
         assert rows[0]["age"] >= 24 * 3600 / scale
         assert rows[0]["attempts"] >= 5
@@ -127,16 +139,35 @@ def test_messages_older_than_24_hours_are_dropped_and_reported(
         time.sleep(1.0)
         assert len(listener.of("500")) == attempts_when_dropped  # no sends after the drop
         cli = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "salesforce", "deliveries", "--db",
-             str(sf.db_path), "--json"],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "salesforce",
+                "deliveries",
+                "--db",
+                str(sf.db_path),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert cli.returncode == 0, cli.stderr
         assert [r["status"] for r in json.loads(cli.stdout)] == ["dropped"]
         table = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "salesforce", "deliveries", "--db",
-             str(sf.db_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "salesforce",
+                "deliveries",
+                "--db",
+                str(sf.db_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert "dropped" in table.stdout and "(500)Internal Server Error" in table.stdout
     finally:
@@ -150,16 +181,25 @@ def test_250_won_opportunities_go_out_as_100_100_50_and_validate(
     try:
         sf.set_definitions(
             [
-                {"name": "with_fields", "contract": "opportunity_with_fields",
-                 "endpoint_url": f"{listener.url}/ack/with_fields"},
-                {"name": "id_only_legacy", "contract": "opportunity_id_only",
-                 "endpoint_url": f"{listener.url}/ack/id_only", "include_session_id": True},
+                {
+                    "name": "with_fields",
+                    "contract": "opportunity_with_fields",
+                    "endpoint_url": f"{listener.url}/ack/with_fields",
+                },
+                {
+                    "name": "id_only_legacy",
+                    "contract": "opportunity_id_only",
+                    "endpoint_url": f"{listener.url}/ack/id_only",
+                    "include_session_id": True,
+                },
             ]
         )
         ids = sf.close_won(250)
         rows = sf.wait_delivered(timeout=90)
         assert sorted(r["notifications"] for r in rows if r["definition"] == "with_fields") == [
-            50, 100, 100,
+            50,
+            100,
+            100,
         ]
         assert all(r["attempts"] == 1 and r["status"] == "delivered" for r in rows)
         received = listener.of("ack")
@@ -169,14 +209,18 @@ def test_250_won_opportunities_go_out_as_100_100_50_and_validate(
         for name in ("opportunity_with_fields", "opportunity_id_only"):
             workdir = tmp_path / f"xsd_{name}"
             workdir.mkdir()
-            schemas[name] = outbound_schema(repo_root / "contracts/salesforce" / f"{name}.wsdl", workdir)
+            schemas[name] = outbound_schema(
+                repo_root / "contracts/salesforce" / f"{name}.wsdl", workdir
+            )
         seen: dict[str, set[str]] = {"with_fields": set(), "id_only": set()}
         session_ids = []
         for message in received:
             kind = message.path.rstrip("/").split("/")[-1]
             contract = "opportunity_with_fields" if kind == "with_fields" else "opportunity_id_only"
             payload = parse_envelope(message.body).payload
-            schemas[contract].assertValid(etree.ElementTree(etree.fromstring(etree.tostring(payload))))
+            schemas[contract].assertValid(
+                etree.ElementTree(etree.fromstring(etree.tostring(payload)))
+            )
             assert payload.findtext(f"{OUT}OrganizationId") == sf.org_id
             session = payload.find(f"{OUT}SessionId")
             assert session is not None
@@ -198,7 +242,8 @@ def test_250_won_opportunities_go_out_as_100_100_50_and_validate(
         assert len(set(session_ids)) == 3
         response = requests.get(
             f"{sf.url}/services/data/v62.0/sobjects/Opportunity/{ids[0]}",
-            headers={"Authorization": f"Bearer {session_ids[0]}"}, timeout=30,
+            headers={"Authorization": f"Bearer {session_ids[0]}"},
+            timeout=30,
         )
         assert response.status_code == 200
         assert response.json()["IsWon"] is True
@@ -209,12 +254,20 @@ def test_250_won_opportunities_go_out_as_100_100_50_and_validate(
 @pytest.mark.parametrize("split", [1.0])
 def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: float) -> None:
     sf = start_mock_salesforce(
-        tmp_path, gateway_url=None, time_scale=1000.0,
+        tmp_path,
+        gateway_url=None,
+        time_scale=1000.0,
         env={"SFGW_SF_CHAOS_SPLIT": str(split), "SFGW_SF_CHAOS_REDELIVER": "1.0"},
     )
     try:
         sf.set_definitions(
-            [{"name": "om", "contract": "opportunity_id_only", "endpoint_url": f"{listener.url}/ack"}]
+            [
+                {
+                    "name": "om",
+                    "contract": "opportunity_id_only",
+                    "endpoint_url": f"{listener.url}/ack",
+                }
+            ]
         )
         ids = sf.close_won(10)
         wait_for(lambda: len(listener.of("ack")) >= 6, 30, "redeliveries")
@@ -236,7 +289,13 @@ def test_two_servers_on_one_database_never_send_a_message_twice(
     try:
         second = start_mock_salesforce(tmp_path, gateway_url=None, time_scale=1000.0, workers=1)
         first.set_definitions(
-            [{"name": "om", "contract": "opportunity_id_only", "endpoint_url": f"{listener.url}/ack"}]
+            [
+                {
+                    "name": "om",
+                    "contract": "opportunity_id_only",
+                    "endpoint_url": f"{listener.url}/ack",
+                }
+            ]
         )
         for _ in range(5):
             first.close_won(20)
