@@ -17,6 +17,7 @@ from typing import Any
 
 import falcon
 
+from gateway import sfid
 from mock_salesforce import partner, soql
 from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant
 from mock_salesforce.records import FIELDS, check_id, iso_datetime, validate_changes
@@ -174,7 +175,7 @@ class Token:
             "oauth", self.org.settings.session_ttl, self.org.settings.org_id15, now
         )
         issued = str(int(now * 1000))
-        user_id = "0055g00000SfGwAAAA"
+        user_id = sfid.to18("0055g00000SfGwA")
         resp.media = {
             "access_token": token,
             "instance_url": self.org.base_url,
@@ -363,8 +364,6 @@ class PartnerResource:
 
 
 def _to18(oid: str) -> str:
-    from gateway import sfid
-
     return sfid.to18(oid)
 
 
