@@ -375,6 +375,37 @@ def _json(req: falcon.Request, resp: falcon.Response) -> Any:
         return None
 
 
+def _error_handler(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
+) -> None:
+    """Errors in Salesforce's shapes: JSON arrays under REST, SOAP faults under SOAP.
+
+    Without this Falcon answers unknown paths and crashes with its own JSON objects,
+    which no Salesforce client expects (and SOAP clients cannot parse).
+    """
+    if isinstance(error, falcon.HTTPError):
+        status, message = error.status_code, error.description or error.title or "error"
+    else:
+        status, message = 500, "An unexpected error occurred. Please include this ErrorId."
+    if req.path.startswith("/services/Soap/"):
+        resp.status = falcon.HTTP_500
+        resp.content_type = "text/xml; charset=utf-8"
+        resp.data = partner.fault("UNKNOWN_EXCEPTION", message)
+    elif req.path.startswith("/services/data/"):
+        if status == 404:
+            rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
+        elif status == 405:
+            rest_error(resp, 405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed")
+        else:
+            rest_error(resp, status, "UNKNOWN_EXCEPTION", message)
+    elif isinstance(error, falcon.HTTPError):
+        resp.status = error.status
+        resp.media = error.to_dict()
+    else:
+        resp.status = falcon.HTTP_500
+        resp.media = {"title": "500 Internal Server Error"}
+
+
 def create_app(settings: SalesforceSettings | None = None) -> falcon.App[Any, Any]:
     from mock_salesforce.admin import register_admin
 
@@ -389,4 +420,6 @@ def create_app(settings: SalesforceSettings | None = None) -> falcon.App[Any, An
     app.add_route("/services/data/{version}/limits", LimitsResource(org))
     app.add_route("/services/Soap/u/{version}/{org15}", PartnerResource(org))
     register_admin(app, org)
+    app.add_error_handler(Exception, _error_handler)
+    app.add_error_handler(falcon.HTTPError, _error_handler)
     return app

@@ -487,3 +487,14 @@ def test_soap_limit_exceeded_and_lock_error(
     with pytest.raises(zeep.exceptions.Fault) as caught:
         service.update(sObjects=[sobject(client, oid, Order_Status__c="b")], _soapheaders=headers)
     assert caught.value.code == "sf:REQUEST_LIMIT_EXCEEDED"
+
+
+def test_unknown_paths_answer_in_salesforce_shapes(sf: RunningSalesforce, token: str) -> None:
+    rest_404 = rest(sf, "GET", "sobjects/Account/001000000000000", token)
+    assert rest_404.status_code == 404
+    assert rest_404.json() == [
+        {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
+    ]
+    soap_404 = requests.post(f"{sf.url}/services/Soap/u/62.0", data=b"<x/>", timeout=30)
+    assert soap_404.status_code == 500
+    assert b"<faultcode>sf:UNKNOWN_EXCEPTION</faultcode>" in soap_404.content
