@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lxml import etree
 from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
@@ -70,10 +71,13 @@ def render_message(
     notification_cls = binder.cls("OpportunityNotification")
     notifications_cls = binder.cls("Notifications")
     items = []
-    for notification_id, record_id in notifications:
+    deleted: list[int] = []
+    for index, (notification_id, record_id) in enumerate(notifications):
         record = records.get(record_id)
         kwargs: dict[str, Any] = {"id": record_id}
-        if record is not None and not record.get("IsDeleted"):
+        if record is None or record.get("IsDeleted"):
+            deleted.append(index)
+        else:
             for f in dataclasses.fields(opportunity_cls):
                 api = f.metadata.get("name", f.name)
                 if f.name in ("id", "fields_to_null") or api not in record:
@@ -99,4 +103,19 @@ def render_message(
         partner_url=partner_url,
         notification=items,
     )
-    return envelope(binder.render(message))
+    rendered = binder.render(message)
+    if deleted:
+        rendered = _strip_deleted(rendered, deleted)
+    return envelope(rendered)
+
+
+def _strip_deleted(rendered: bytes, indexes: Sequence[int]) -> bytes:
+    """A deleted record's notification carries no data but its Id (xsdata would write
+    every nillable field as ``xsi:nil``, which would claim the fields are empty)."""
+    root = etree.fromstring(rendered)
+    sobjects = list(root.iter(f"{{{OUTBOUND_NS}}}sObject"))
+    for index in indexes:
+        for child in list(sobjects[index]):
+            if etree.QName(child).localname != "Id":
+                sobjects[index].remove(child)
+    return etree.tostring(root)
