@@ -1,7 +1,7 @@
 """``sfgw salesforce serve|close-won|deliveries|opportunities``.
 
 ``serve`` runs the org; the other commands read and change its SQLite database directly
-(``--db``, default ``$SFGW_SF_DB`` or ``salesforce.sqlite3``), so they work whether or
+(``--db``, default ``$SFGW_MOCKSF_DB`` or ``salesforce.sqlite3``), so they work whether or
 not the server runs, and the running sender picks up what ``close-won`` queued.
 """
 
@@ -21,12 +21,12 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
         "--db",
         default=None,
         metavar="PATH",
-        help="the org's SQLite database (default: $SFGW_SF_DB or salesforce.sqlite3)",
+        help="the org's SQLite database (default: $SFGW_MOCKSF_DB or salesforce.sqlite3)",
     )
 
 
 def _db_path(args: argparse.Namespace, must_exist: bool = True) -> Path:
-    path = Path(args.db or os.environ.get("SFGW_SF_DB") or "salesforce.sqlite3")
+    path = Path(args.db or os.environ.get("SFGW_MOCKSF_DB") or "salesforce.sqlite3")
     if must_exist and not path.exists():
         raise CommandError(
             f"no mock Salesforce database at {path}; start `sfgw salesforce serve` or pass --db"
@@ -43,13 +43,13 @@ def register(subparsers: Subparsers) -> None:
     serve.add_argument("--workers", type=int, default=2, help="gunicorn API workers (default 2)")
     _db_arg(serve)
     serve.add_argument(
-        "--gateway-url", metavar="URL", help="gateway base URL ($SFGW_SF_GATEWAY_URL)"
+        "--gateway-url", metavar="URL", help="gateway base URL ($SFGW_MOCKSF_GATEWAY_URL)"
     )
     serve.add_argument(
         "--contract",
         action="append",
         metavar="NAME",
-        help="outbound-message contract to define (repeatable; $SFGW_SF_CONTRACTS)",
+        help="outbound-message contract to define (repeatable; $SFGW_MOCKSF_CONTRACTS)",
     )
     serve.add_argument("--send-session-id", action="store_true", help="legacy: send SessionIds")
     serve.add_argument(
@@ -83,17 +83,17 @@ def _serve(args: argparse.Namespace) -> int:
     from mock_salesforce.serve import serve
 
     if args.db:
-        os.environ["SFGW_SF_DB"] = args.db
+        os.environ["SFGW_MOCKSF_DB"] = args.db
     if args.gateway_url:
-        os.environ["SFGW_SF_GATEWAY_URL"] = args.gateway_url
+        os.environ["SFGW_MOCKSF_GATEWAY_URL"] = args.gateway_url
     if args.contract:
-        os.environ["SFGW_SF_CONTRACTS"] = ",".join(args.contract)
+        os.environ["SFGW_MOCKSF_CONTRACTS"] = ",".join(args.contract)
     if args.send_session_id:
-        os.environ["SFGW_SF_SEND_SESSION_ID"] = "true"
+        os.environ["SFGW_MOCKSF_SEND_SESSION_ID"] = "true"
     if args.time_scale is not None:
         if args.time_scale <= 0:
             raise CommandError("--time-scale must be a positive number such as 1000")
-        os.environ["SFGW_SF_TIME_SCALE"] = str(args.time_scale)
+        os.environ["SFGW_MOCKSF_TIME_SCALE"] = str(args.time_scale)
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     return serve(args.bind, args.workers, run_sender=not args.no_sender)

@@ -151,25 +151,25 @@ def start_mock_salesforce(
     child_env = dict(os.environ)
     child_env.update(
         {
-            "SFGW_SF_DB": str(db_path),
-            "SFGW_SF_CONTRACTS": contract,
-            "SFGW_SF_SEND_SESSION_ID": str(send_session_id).lower(),
-            "SFGW_SF_TIME_SCALE": str(time_scale),
-            "SFGW_SF_CLIENT_ID": client_id,
-            "SFGW_SF_CLIENT_SECRET": client_secret,
-            "SFGW_SF_USERNAME": username,
-            "SFGW_SF_LOGIN_URL": login_url,
-            "SFGW_SF_SESSION_TTL": str(session_ttl),
-            "SFGW_SF_DAILY_API_LIMIT": str(daily_api_limit),
-            "SFGW_SF_BASE_URL": f"http://127.0.0.1:{port}",
+            "SFGW_MOCKSF_DB": str(db_path),
+            "SFGW_MOCKSF_CONTRACTS": contract,
+            "SFGW_MOCKSF_SEND_SESSION_ID": str(send_session_id).lower(),
+            "SFGW_MOCKSF_TIME_SCALE": str(time_scale),
+            "SFGW_MOCKSF_CLIENT_ID": client_id,
+            "SFGW_MOCKSF_CLIENT_SECRET": client_secret,
+            "SFGW_MOCKSF_USERNAME": username,
+            "SFGW_MOCKSF_LOGIN_URL": login_url,
+            "SFGW_MOCKSF_SESSION_TTL": str(session_ttl),
+            "SFGW_MOCKSF_DAILY_API_LIMIT": str(daily_api_limit),
+            "SFGW_MOCKSF_BASE_URL": f"http://127.0.0.1:{port}",
         }
     )
     if gateway_url:
-        child_env["SFGW_SF_GATEWAY_URL"] = gateway_url
+        child_env["SFGW_MOCKSF_GATEWAY_URL"] = gateway_url
     if jwt_cert_pem is not None:
         cert = workdir / "jwt_cert.pem"
         cert.write_bytes(jwt_cert_pem.encode() if isinstance(jwt_cert_pem, str) else jwt_cert_pem)
-        child_env["SFGW_SF_JWT_CERT"] = str(cert)
+        child_env["SFGW_MOCKSF_JWT_CERT"] = str(cert)
     child_env.update(env or {})
     process = ChildProcess(
         name="mock-salesforce",

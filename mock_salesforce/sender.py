@@ -6,7 +6,7 @@ and it must hold the SQLite *sender lease* before it sends anything, so even two
 message is claimed (``in_flight``) before a delivery thread takes it.
 
 Durations follow Salesforce's nominal clock divided by ``time_scale``: with
-``SFGW_SF_TIME_SCALE=1000`` the first retry comes after 15 ms, the gap stops growing at
+``SFGW_MOCKSF_TIME_SCALE=1000`` the first retry comes after 15 ms, the gap stops growing at
 7.2 s and messages are dropped 86.4 s after they were queued.
 """
 

@@ -42,7 +42,7 @@ def apply_definitions(store: OrgStore, settings: SalesforceSettings) -> None:
 
 def serve(bind: str, workers: int, run_sender: bool = True) -> int:
     host, _, port = bind.rpartition(":")
-    os.environ.setdefault("SFGW_SF_BASE_URL", f"http://{host or '127.0.0.1'}:{port}")
+    os.environ.setdefault("SFGW_MOCKSF_BASE_URL", f"http://{host or '127.0.0.1'}:{port}")
     settings = SalesforceSettings.from_env()
     logging.basicConfig(
         level=os.environ.get("SFGW_LOG_LEVEL", "INFO"),
@@ -72,7 +72,7 @@ def serve(bind: str, workers: int, run_sender: bool = True) -> int:
         ],
         env=dict(os.environ),
     )
-    sender = Sender(settings, os.environ["SFGW_SF_BASE_URL"]) if run_sender else None
+    sender = Sender(settings, os.environ["SFGW_MOCKSF_BASE_URL"]) if run_sender else None
     thread = threading.Thread(target=sender.run, name="om-sender", daemon=True) if sender else None
     if thread is not None:
         thread.start()

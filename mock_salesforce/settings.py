@@ -1,4 +1,4 @@
-"""Settings of the mock Salesforce org (``SFGW_SF_*``).
+"""Settings of the mock Salesforce org (``SFGW_MOCKSF_*``).
 
 One explicit object built from the environment at start-up, so that the gunicorn workers,
 the sender and the CLI all read the same values and a bad one stops the process with a
@@ -57,39 +57,43 @@ class SalesforceSettings:
     @classmethod
     def from_env(cls, env: Env | None = None) -> SalesforceSettings:
         env = os.environ if env is None else env
-        raw_org = env_str(env, "SFGW_SF_ORG_ID", DEFAULT_ORG_ID)
+        raw_org = env_str(env, "SFGW_MOCKSF_ORG_ID", DEFAULT_ORG_ID)
         if not sfid.is_valid(raw_org) or not raw_org.startswith("00D"):
             raise ConfigError(
-                f"SFGW_SF_ORG_ID={raw_org!r} is not an organization id (15 or 18 characters "
+                f"SFGW_MOCKSF_ORG_ID={raw_org!r} is not an organization id (15 or 18 characters "
                 "starting with 00D)"
             )
-        cert = env_optional_str(env, "SFGW_SF_JWT_CERT")
+        cert = env_optional_str(env, "SFGW_MOCKSF_JWT_CERT")
         if cert is not None and not Path(cert).is_file():
-            raise ConfigError(f"SFGW_SF_JWT_CERT={cert!r} is not a readable PEM file")
-        version = env_str(env, "SFGW_SF_API_VERSION", "62.0")
+            raise ConfigError(f"SFGW_MOCKSF_JWT_CERT={cert!r} is not a readable PEM file")
+        version = env_str(env, "SFGW_MOCKSF_API_VERSION", "62.0")
         try:
             float(version)
         except ValueError:
-            raise ConfigError(f"SFGW_SF_API_VERSION={version!r} is not like 62.0") from None
+            raise ConfigError(f"SFGW_MOCKSF_API_VERSION={version!r} is not like 62.0") from None
         return cls(
-            db_path=Path(env_str(env, "SFGW_SF_DB", "salesforce.sqlite3")),
+            db_path=Path(env_str(env, "SFGW_MOCKSF_DB", "salesforce.sqlite3")),
             org_id=sfid.to18(raw_org),
             api_version=version,
-            base_url=env_url(env, "SFGW_SF_BASE_URL", None, schemes=("http", "https")),
-            gateway_url=env_url(env, "SFGW_SF_GATEWAY_URL", None, schemes=("http", "https")),
-            contracts=env_list(env, "SFGW_SF_CONTRACTS") or ("opportunity_with_fields",),
-            send_session_id=env_bool(env, "SFGW_SF_SEND_SESSION_ID", False),
-            time_scale=env_float(env, "SFGW_SF_TIME_SCALE", 1.0, minimum=0.001),
-            min_attempt_timeout=env_float(env, "SFGW_SF_MIN_ATTEMPT_TIMEOUT", 1.0, minimum=0.05),
-            sender_threads=env_int(env, "SFGW_SF_SENDER_THREADS", 4, minimum=1, maximum=64),
-            client_id=env_str(env, "SFGW_SF_CLIENT_ID", "sfgw-client"),
-            client_secret=env_str(env, "SFGW_SF_CLIENT_SECRET", "sfgw-secret"),
+            base_url=env_url(env, "SFGW_MOCKSF_BASE_URL", None, schemes=("http", "https")),
+            gateway_url=env_url(env, "SFGW_MOCKSF_GATEWAY_URL", None, schemes=("http", "https")),
+            contracts=env_list(env, "SFGW_MOCKSF_CONTRACTS") or ("opportunity_with_fields",),
+            send_session_id=env_bool(env, "SFGW_MOCKSF_SEND_SESSION_ID", False),
+            time_scale=env_float(env, "SFGW_MOCKSF_TIME_SCALE", 1.0, minimum=0.001),
+            min_attempt_timeout=env_float(
+                env, "SFGW_MOCKSF_MIN_ATTEMPT_TIMEOUT", 1.0, minimum=0.05
+            ),
+            sender_threads=env_int(env, "SFGW_MOCKSF_SENDER_THREADS", 4, minimum=1, maximum=64),
+            client_id=env_str(env, "SFGW_MOCKSF_CLIENT_ID", "sfgw-client"),
+            client_secret=env_str(env, "SFGW_MOCKSF_CLIENT_SECRET", "sfgw-secret"),
             jwt_cert_path=Path(cert) if cert else None,
-            username=env_str(env, "SFGW_SF_USERNAME", "integration@sfgw.example"),
-            login_url=env_str(env, "SFGW_SF_LOGIN_URL", "https://login.salesforce.com"),
-            session_ttl=env_float(env, "SFGW_SF_SESSION_TTL", 7200.0, minimum=0.1),
-            daily_api_limit=env_int(env, "SFGW_SF_DAILY_API_LIMIT", 100_000, minimum=1),
-            chaos_redeliver=env_float(env, "SFGW_SF_CHAOS_REDELIVER", 0.0, minimum=0, maximum=1),
-            chaos_reorder=env_float(env, "SFGW_SF_CHAOS_REORDER", 0.0, minimum=0, maximum=1),
-            chaos_split=env_float(env, "SFGW_SF_CHAOS_SPLIT", 0.0, minimum=0, maximum=1),
+            username=env_str(env, "SFGW_MOCKSF_USERNAME", "integration@sfgw.example"),
+            login_url=env_str(env, "SFGW_MOCKSF_LOGIN_URL", "https://login.salesforce.com"),
+            session_ttl=env_float(env, "SFGW_MOCKSF_SESSION_TTL", 7200.0, minimum=0.1),
+            daily_api_limit=env_int(env, "SFGW_MOCKSF_DAILY_API_LIMIT", 100_000, minimum=1),
+            chaos_redeliver=env_float(
+                env, "SFGW_MOCKSF_CHAOS_REDELIVER", 0.0, minimum=0, maximum=1
+            ),
+            chaos_reorder=env_float(env, "SFGW_MOCKSF_CHAOS_REORDER", 0.0, minimum=0, maximum=1),
+            chaos_split=env_float(env, "SFGW_MOCKSF_CHAOS_SPLIT", 0.0, minimum=0, maximum=1),
         )

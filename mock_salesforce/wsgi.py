@@ -1,4 +1,4 @@
-"""The WSGI entry point gunicorn loads: settings come from ``SFGW_SF_*``."""
+"""The WSGI entry point gunicorn loads: settings come from ``SFGW_MOCKSF_*``."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
         tmp_path,
         gateway_url=None,
         time_scale=scale,
-        env={"SFGW_SF_MIN_ATTEMPT_TIMEOUT": "0.5"},
+        env={"SFGW_MOCKSF_MIN_ATTEMPT_TIMEOUT": "0.5"},
     )
     try:
         modes = ["ack", *EXPECTED_REASONS]
@@ -257,7 +257,7 @@ def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: fl
         tmp_path,
         gateway_url=None,
         time_scale=1000.0,
-        env={"SFGW_SF_CHAOS_SPLIT": str(split), "SFGW_SF_CHAOS_REDELIVER": "1.0"},
+        env={"SFGW_MOCKSF_CHAOS_SPLIT": str(split), "SFGW_MOCKSF_CHAOS_REDELIVER": "1.0"},
     )
     try:
         sf.set_definitions(
@@ -284,10 +284,17 @@ def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: fl
 def test_two_servers_on_one_database_never_send_a_message_twice(
     tmp_path: Path, listener: Listener
 ) -> None:
-    first = start_mock_salesforce(tmp_path, gateway_url=None, time_scale=1000.0, workers=1)
+    # A generous per-attempt timeout: on a loaded machine a slow (not lost) reply would be
+    # a legitimate timeout-and-redeliver, which is not what this test is about.
+    patient = {"SFGW_MOCKSF_MIN_ATTEMPT_TIMEOUT": "20"}
+    first = start_mock_salesforce(
+        tmp_path, gateway_url=None, time_scale=1000.0, workers=1, env=patient
+    )
     second = None
     try:
-        second = start_mock_salesforce(tmp_path, gateway_url=None, time_scale=1000.0, workers=1)
+        second = start_mock_salesforce(
+            tmp_path, gateway_url=None, time_scale=1000.0, workers=1, env=patient
+        )
         first.set_definitions(
             [
                 {
