@@ -171,13 +171,14 @@ class SObject:
             "nillable": True,
         },
     )
-    id: str = field(
+    id: None | str = field(
         metadata={
             "name": "Id",
             "type": "Element",
             "namespace": "urn:sobject.partner.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
+            "nillable": True,
         }
     )
     target_namespace_element: list[object] = field(
@@ -390,12 +391,13 @@ class SaveResult:
             "namespace": "urn:partner.soap.sforce.com",
         },
     )
-    id: str = field(
+    id: None | str = field(
         metadata={
             "type": "Element",
             "namespace": "urn:partner.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
+            "nillable": True,
         }
     )
     success: bool = field(
