@@ -360,6 +360,16 @@ REAL_WORLD = (
         _f("AccountId", ID) + _f("Billing_Contact_Email__c", STR),
         header=False,
     ),
+    # the fields of the captured request in reference §1.6 Example A
+    # (ejangi/salesforce-outbound-msg-to-hangouts-chat index.test.js)
+    CorpusWsdl(
+        "real_capture_example_a",
+        "Opportunity",
+        _f("AccountId", ID)
+        + _f("Amount", DBL)
+        + _f("CloseDate", DATE)
+        + _f("LeadSource Name StageName", STR),
+    ),
     # gwestersf/ForceDotCom-Outbound-Message-Endpoint workflowOutboundMessage.wsdl
     CorpusWsdl(
         "real_gwestr_shipment",
