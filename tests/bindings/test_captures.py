@@ -408,3 +408,13 @@ def test_nothing_is_fetched_from_the_network(
 def test_malformed_and_foreign_envelopes_are_refused(data: bytes, message: str) -> None:
     with pytest.raises(SoapParseError, match=message):
         parse_envelope(data)
+
+
+def test_the_listener_does_record_a_fetch(listener: tuple[int, list[bytes]]) -> None:
+    """The check above would notice a fetch (this libxml2 may lack HTTP, we must not)."""
+    import urllib.request
+
+    port, received = listener
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as response:
+        response.read()
+    assert received and received[0].startswith(b"GET /probe")
