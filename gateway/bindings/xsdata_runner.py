@@ -1,8 +1,8 @@
-"""Run xsdata's code generator for several contracts in one process, with two corrections.
+"""Run xsdata's code generator for several contracts in one process, with corrections.
 
 ``python -m gateway.bindings.xsdata_runner WSDL PACKAGE [WSDL PACKAGE ...]`` writes each
 package under the current directory, exactly as ``xsdata generate WSDL --package PACKAGE``
-would, except for two things Salesforce's WSDLs need:
+would, except for three things Salesforce's WSDLs need:
 
 1. **nillable on simple-typed elements.** xsdata 26.10 drops ``nillable="true"`` when an
    element's type is a named simple type (``ProcessAttributeTypes.copy_attribute_properties``
@@ -15,6 +15,11 @@ would, except for two things Salesforce's WSDLs need:
    dataclass requires ``id`` and the whole message (up to 100 notifications) would be
    refused. For outbound-message contracts only, ``sObject/Id`` is read as
    ``minOccurs="0"``; the gateway decides what to do with a notification without a record.
+3. **``<any namespace="##targetNamespace">``** (the Partner API's ``sObject`` fields,
+   ``AggregateResult``): xsdata resolves ``##targetNamespace`` at parse time against the
+   *parent element's* namespace, so ``<sf:Order_Number__c>`` inside ``<sObjects>`` was an
+   "unknown property". We write the schema's target namespace literally, which is what
+   ``##targetNamespace`` means in XSD.
 
 Running every contract in one interpreter also saves the start-up and import cost of one
 xsdata process per contract (most of the time of generating a small WSDL).
@@ -54,11 +59,43 @@ def _keep_element_nillable() -> None:
     )
 
 
-def tolerant_outbound_wsdl(data: bytes) -> bytes | None:
-    """The WSDL with ``sObject/Id`` optional, or ``None`` when it needs no change."""
-    root = parse_xml(data)
-    if root.tag != f"{{{WSDL_NS}}}definitions" or root.get("targetNamespace") != OUTBOUND_NS:
-        return None
+#: Namespaces written in place of ``##targetNamespace`` in the WSDL being generated; their
+#: wildcard fields keep xsdata's usual name, ``target_namespace_element``.
+_REWRITTEN_WILDCARDS: set[str] = set()
+
+
+def _keep_wildcard_names() -> None:
+    from xsdata.models.xsd import Any as XsdAny
+
+    original: Any = XsdAny.real_name.fget  # type: ignore[attr-defined]
+
+    def real_name(self: Any) -> str:
+        if self.namespace in _REWRITTEN_WILDCARDS:
+            return "@target_namespace_element"
+        return str(original(self))
+
+    XsdAny.real_name = property(real_name)  # type: ignore[assignment,method-assign]
+
+
+def _explicit_target_namespace_wildcards(root: etree._Element) -> bool:
+    changed = False
+    for schema in root.iterfind(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
+        target = schema.get("targetNamespace")
+        if not target:
+            continue
+        for wildcard in schema.iter(f"{{{XSD_NS}}}any"):
+            namespaces = wildcard.get("namespace", "").split()
+            if "##targetNamespace" in namespaces:
+                literal = " ".join(target if ns == "##targetNamespace" else ns for ns in namespaces)
+                wildcard.set("namespace", literal)
+                _REWRITTEN_WILDCARDS.add(literal)
+                changed = True
+    return changed
+
+
+def _optional_sobject_id(root: etree._Element) -> bool:
+    if root.get("targetNamespace") != OUTBOUND_NS:
+        return False
     changed = False
     for schema in root.iterfind(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
         if schema.get("targetNamespace") != SOBJECT_NS:
@@ -70,6 +107,16 @@ def tolerant_outbound_wsdl(data: bytes) -> bytes | None:
                 if element.get("name") == "Id" and element.get("minOccurs", "1") != "0":
                     element.set("minOccurs", "0")
                     changed = True
+    return changed
+
+
+def prepared_wsdl(data: bytes) -> bytes | None:
+    """The WSDL as xsdata should read it, or ``None`` when it needs no change."""
+    root = parse_xml(data)
+    if root.tag != f"{{{WSDL_NS}}}definitions":
+        return None
+    changed = _explicit_target_namespace_wildcards(root)
+    changed = _optional_sobject_id(root) or changed
     if not changed:
         return None
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
@@ -88,11 +135,13 @@ def generate(pairs: list[tuple[Path, str]]) -> None:
     from xsdata.models.config import GeneratorConfig
 
     _keep_element_nillable()
+    _keep_wildcard_names()
     with tempfile.TemporaryDirectory(prefix="sfgw-wsdl-") as scratch:
         for index, (wsdl, package) in enumerate(pairs):
+            _REWRITTEN_WILDCARDS.clear()
             try:
                 source = wsdl.resolve()
-                tolerant = tolerant_outbound_wsdl(source.read_bytes())
+                tolerant = prepared_wsdl(source.read_bytes())
                 if tolerant is not None:
                     # same file name: xsdata names the module after it
                     source = Path(scratch) / str(index) / wsdl.name

@@ -118,7 +118,7 @@ class AggregateResult(SObject):
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:sobject.enterprise.soap.sforce.com",
         },
     )
 

@@ -49,7 +49,7 @@ class ExtendedErrorDetails:
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:partner.soap.sforce.com",
         },
     )
 
@@ -185,7 +185,7 @@ class SObject:
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:sobject.partner.soap.sforce.com",
         },
     )
 

@@ -12,7 +12,7 @@ import pytest
 from xsdata.models.datatype import XmlDate
 
 from gateway.bindings.binder import BindingError, ContractBinder
-from gateway.soap import SoapParseError, parse_envelope
+from gateway.soap import SoapParseError, parse_envelope, parse_xml
 from tests.bindings.conftest import GeneratedCorpus
 
 ENVELOPE_OPEN = (
@@ -418,3 +418,24 @@ def test_the_listener_does_record_a_fetch(listener: tuple[int, list[bytes]]) -> 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as response:
         response.read()
     assert received and received[0].startswith(b"GET /probe")
+
+
+def test_partner_retrieve_response_with_record_fields_binds() -> None:
+    """``<any namespace="##targetNamespace">`` must accept the sObject's own fields
+    (xsdata alone resolved it against the parent element's namespace)."""
+    partner = ContractBinder("generated.partner")
+    data = (
+        b'<retrieveResponse xmlns="urn:partner.soap.sforce.com"'
+        b' xmlns:sf="urn:sobject.partner.soap.sforce.com">'
+        b"<result><sf:type>Opportunity</sf:type><sf:Id>0067F000003pmdWQAQ</sf:Id>"
+        b"<sf:Order_Number__c>SO-000123</sf:Order_Number__c><sf:StageName>Closed Won</sf:StageName>"
+        b"</result></retrieveResponse>"
+    )
+
+    response = partner.bind(parse_xml(data), partner.cls("RetrieveResponse"))
+    [record] = response.result
+    assert record.id == "0067F000003pmdWQAQ"
+    assert {e.qname.rpartition("}")[2]: e.text for e in record.target_namespace_element} == {
+        "Order_Number__c": "SO-000123",
+        "StageName": "Closed Won",
+    }
