@@ -168,3 +168,22 @@ def test_cli_unreadable_or_foreign_file_is_one_line_exit_1(
     [line] = result.stderr.strip().splitlines()
     assert message in line
     assert str(path) in line
+
+
+def test_the_documented_example(tmp_path: Path, repo_root: Path) -> None:
+    """docs/bindings.md shows this exact output for a new Probability field."""
+    old = repo_root / "contracts/salesforce/opportunity_with_fields.wsdl"
+    new = tmp_path / "opportunity_with_fields.wsdl"
+    new.write_text(
+        old.read_text().replace(
+            '<element name="StageName"',
+            '<element name="Probability" nillable="true" minOccurs="0" type="xsd:double"/>\n'
+            '                    <element name="StageName"',
+        )
+    )
+    result = sfgw("bindings", "diff", str(old), str(new))
+    assert result.returncode == 0
+    docs = (repo_root / "docs/bindings.md").read_text()
+    table = "\n".join(line.strip() for line in result.stdout.strip().splitlines())
+    documented = "\n".join(line.strip() for line in docs.splitlines())
+    assert table in documented
