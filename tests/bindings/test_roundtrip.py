@@ -110,7 +110,7 @@ def test_update_response_draws_failed_saves_with_errors() -> None:
     """The partner strategy reaches the interesting case: success=false with errors."""
     seen: list[Any] = []
 
-    @settings(deadline=None, max_examples=200)
+    @settings(deadline=None, max_examples=40)
     @given(_strategy("generated.partner", "UpdateResponse"))
     def collect(obj: Any) -> None:
         seen.extend(r for r in obj.result if not r.success and r.errors and r.id is None)
