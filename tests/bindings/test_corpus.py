@@ -4,6 +4,7 @@ and messages of every shape bound through the hardened parser and the generated 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.bindings.corpus import (
     notification_id,
     notifications_xml,
     record_id,
+    write_corpus,
 )
 
 BY_STEM = {entry.stem: entry for entry in CORPUS}
@@ -144,3 +146,26 @@ def test_a_message_for_another_object_is_refused_by_name(bound: dict[str, Bound]
     with pytest.raises(Exception, match=r"unknown element (ContractId|AccountId)") as info:
         case.bind(data.replace(b'xsi:type="sf:Order"', b'xsi:type="sf:Case"'))
     assert "sforce.com" in str(info.value)
+
+
+def test_a_contract_xsdata_cannot_read_fails_in_one_line_naming_it(tmp_path: Path) -> None:
+    contracts, generated_dir = tmp_path / "contracts", tmp_path / "generated"
+    good = CorpusWsdl("good", "Invoice__c", (("Name", "xsd:string"),))
+    write_corpus(contracts, (good,))
+    (contracts / "bad.wsdl").write_text(
+        good.text().replace('minOccurs="0" type="xsd:string"', 'minOccurs="many" type="xsd:string"')
+    )
+    (generated_dir / "keep").mkdir(parents=True)
+    env = {"SFGW_CONTRACTS_DIR": str(contracts), "SFGW_GENERATED_DIR": str(generated_dir)}
+    result = sfgw("bindings", "generate", env=env)
+    assert result.returncode == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("sfgw: error:")]
+    assert str(contracts / "bad.wsdl") in error
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in generated_dir.iterdir()) == ["keep"]
+
+    (contracts / "bad.wsdl").write_text("<definitions")
+    result = sfgw("bindings", "generate", env=env)
+    assert result.returncode == 1
+    assert "not well-formed XML" in result.stderr
+    assert str(contracts / "bad.wsdl") in result.stderr
