@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.bindings.diff import BREAKING, COMPATIBLE, diff_shapes
 from gateway.bindings.shape import read_outbound_shape_bytes
 from tests.bindings.conftest import sfgw
-from tests.bindings.corpus import outbound_wsdl
+from tests.bindings.corpus import FIELD_TYPES, outbound_wsdl
 
 BASE = (
     ("AccountId", "ent:ID"),
@@ -187,3 +189,28 @@ def test_the_documented_example(tmp_path: Path, repo_root: Path) -> None:
     table = "\n".join(line.strip() for line in result.stdout.strip().splitlines())
     documented = "\n".join(line.strip() for line in docs.splitlines())
     assert table in documented
+
+
+_names = st.from_regex(r"[A-Z][A-Za-z0-9]{0,8}(__c)?", fullmatch=True)
+_fields = st.dictionaries(_names, st.sampled_from(FIELD_TYPES), max_size=12).map(
+    lambda d: tuple(d.items())
+)
+
+
+@settings(deadline=None, max_examples=40)
+@given(_fields, _fields)
+def test_diff_properties(
+    old_fields: tuple[tuple[str, str], ...], extra: tuple[tuple[str, str], ...]
+) -> None:
+    old = shape(outbound_wsdl("Thing__c", old_fields))
+    assert diff_shapes(old, old) == []
+    # adding only new optional fields is always compatible, and reported field by field
+    added = tuple((n, t) for n, t in extra if n not in dict(old_fields))
+    new = shape(outbound_wsdl("Thing__c", old_fields + added))
+    changes = diff_shapes(old, new)
+    assert {c.subject for c in changes} == {n for n, _ in added}
+    assert all(c.kind == "field added" and not c.breaking for c in changes)
+    # and the way back removes them: breaking exactly when something was added
+    back = diff_shapes(new, old)
+    assert all(c.kind == "field removed" and c.breaking for c in back)
+    assert len(back) == len(added)
