@@ -33,6 +33,9 @@ accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.core.log_level.lower()
 proc_name = "sfgw-intake"
+# gunicorn >= 24 opens a control socket at one fixed path per user; several gateways on
+# one host (tests, benchmarks) would fight over it, and nothing here uses it.
+control_socket_disable = True
 if Path("/dev/shm").is_dir():  # noqa: S108 - RAM-backed heartbeat files, as gunicorn advises
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 
