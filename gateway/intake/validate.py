@@ -127,6 +127,10 @@ def record_fields(record: object, id_fields: frozenset[str]) -> dict[str, FieldV
         if api_name in ("Id", "fieldsToNull"):
             continue
         value = json_value(getattr(record, spec.name))
+        if value == "":
+            # xsdata gives None for <x></x> but "" for xsi:nil on a field its metadata
+            # does not mark nillable (the generated ID fields): both mean "no value".
+            value = None
         if api_name in id_fields and value is not None:
             if not isinstance(value, str) or not sfid.is_valid(value):
                 return Rejection("bad_id", f"field {api_name} is not a valid Salesforce id")
