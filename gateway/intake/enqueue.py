@@ -20,6 +20,7 @@ Salesforce retry is deduplicated and acked.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Sequence
@@ -62,19 +63,26 @@ class EnqueueResult:
     duplicates: int
 
 
+#: NotificationJob's field names, in order (``to_dict`` without ``asdict``'s deep copy).
+_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(NotificationJob))
+
+
 def dramatiq_message(job: NotificationJob, route: Route, redis_message_id: str) -> bytes:
     """The encoded Dramatiq message a worker's ``route.actor`` receives: one argument,
-    ``job.to_dict()`` (what ``actor.send(job.to_dict())`` would have produced)."""
-    message: dramatiq.Message[Any] = dramatiq.Message(
-        queue_name=route.queue,
-        actor_name=route.actor,
-        args=(job.to_dict(),),
-        kwargs={},
-        options={"redis_message_id": redis_message_id},
-        message_id=str(uuid.uuid4()),
-        message_timestamp=int(time.time() * 1000),
-    )
-    return message.encode()
+    ``job.to_dict()`` -- the same bytes ``dramatiq.Message(...).encode()`` produces (same
+    keys, same global encoder), built directly because constructing ``Message`` objects
+    and deep-copying jobs cost ~0.1 ms per notification, 10 ms per 100-notification message.
+    """
+    data: dict[str, Any] = {
+        "queue_name": route.queue,
+        "actor_name": route.actor,
+        "args": [{name: getattr(job, name) for name in _JOB_FIELDS}],
+        "kwargs": {},
+        "options": {"redis_message_id": redis_message_id},
+        "message_id": str(uuid.uuid4()),
+        "message_timestamp": int(time.time() * 1000),
+    }
+    return dramatiq.get_encoder().encode(data)
 
 
 class DurableQueue:

@@ -94,6 +94,14 @@ def sobject_types(payload: etree._Element) -> list[str | None]:
     return types
 
 
+def _to18(value: str | None) -> str | None:
+    """The 18-character form, or None when ``value`` is not a valid id (one pass)."""
+    try:
+        return sfid.to18(value or "")
+    except sfid.InvalidSalesforceId:
+        return None
+
+
 def _in_allowlist(value15: str, allowed: Sequence[str]) -> bool:
     """Constant-time membership: every entry is compared, no early exit."""
     found = False
@@ -132,9 +140,10 @@ def record_fields(record: object, id_fields: frozenset[str]) -> dict[str, FieldV
             # does not mark nillable (the generated ID fields): both mean "no value".
             value = None
         if api_name in id_fields and value is not None:
-            if not isinstance(value, str) or not sfid.is_valid(value):
+            normalised = _to18(value) if isinstance(value, str) else None
+            if normalised is None:
                 return Rejection("bad_id", f"field {api_name} is not a valid Salesforce id")
-            value = sfid.to18(value)
+            value = normalised
         if isinstance(value, float) and not math.isfinite(value):
             # JSON has no NaN/Infinity; keep the XML lexical form instead.
             value = "NaN" if math.isnan(value) else ("INF" if value > 0 else "-INF")
@@ -156,16 +165,16 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
     ``seal`` turns a SessionId into what may be stored (encrypted) or ``None`` (dropped);
     it is injected so this function stays deterministic in tests.
     """
-    org = bound.organization_id or ""
-    if not sfid.is_valid(org):
+    org = _to18(bound.organization_id)
+    if org is None:
         return Rejection("bad_id", "OrganizationId is not a valid Salesforce id")
-    org15 = sfid.to15(org)
+    org15 = org[:15]
     if rules.allowed_orgs is not None and not _in_allowlist(org15, rules.allowed_orgs):
         return Rejection("wrong_org", "OrganizationId is not allowed on this gateway")
-    action = bound.action_id or ""
-    if not sfid.is_valid(action):
+    action = _to18(bound.action_id)
+    if action is None:
         return Rejection("bad_id", "ActionId is not a valid Salesforce id")
-    if rules.allowed_actions and not _in_allowlist(sfid.to15(action), rules.allowed_actions):
+    if rules.allowed_actions and not _in_allowlist(action[:15], rules.allowed_actions):
         return Rejection("wrong_action", "ActionId is not allowed on this gateway")
     notifications = list(bound.notification)
     if not 1 <= len(notifications) <= MAX_NOTIFICATIONS:
@@ -193,9 +202,11 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
                 "wrong_type",
                 f"notification {position}: sObject must be a {contract.object_name}",
             )
-        if not sfid.is_valid(notification.id or ""):
+        notification_id = _to18(notification.id)
+        if notification_id is None:
             return Rejection("bad_id", f"notification {position}: Id is not a valid Salesforce id")
-        if not sfid.is_valid(record.id or ""):
+        record_id = _to18(record.id)
+        if record_id is None:
             return Rejection(
                 "bad_id", f"notification {position}: sObject Id is not a valid Salesforce id"
             )
@@ -205,11 +216,11 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
         jobs.append(
             NotificationJob(
                 contract=contract.name,
-                organization_id=sfid.to18(org),
-                action_id=sfid.to18(action),
-                notification_id=sfid.to18(notification.id),
+                organization_id=org,
+                action_id=action,
+                notification_id=notification_id,
                 object_type=contract.object_name,
-                record_id=sfid.to18(record.id),
+                record_id=record_id,
                 fields=fields,
                 enterprise_url=bound.enterprise_url or "",
                 partner_url=bound.partner_url or "",
