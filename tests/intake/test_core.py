@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+import dramatiq
 import pytest
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
@@ -15,6 +17,7 @@ from gateway import sfid
 from gateway.bindings.binder import ContractBinder
 from gateway.config import ConfigError
 from gateway.intake.app import describe_binding_error
+from gateway.intake.enqueue import dramatiq_message
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
 from gateway.intake.validate import (
@@ -25,6 +28,7 @@ from gateway.intake.validate import (
     sobject_types,
     validate_notifications,
 )
+from gateway.jobs import NotificationJob
 from gateway.soap import parse_envelope
 from tests.intake.messages import ACTION, ORG, OTHER_ORG, shape, simple_message
 
@@ -174,3 +178,27 @@ def test_serve_with_bad_settings_fails_with_one_line() -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SFGW_ALLOWED_ORGS" in lines[0]
+
+
+def test_encoded_job_is_what_dramatiq_itself_would_send() -> None:
+    job = NotificationJob(
+        contract=CONTRACT,
+        organization_id=ORG,
+        action_id=ACTION,
+        notification_id=sfid.to18("04l000000000001"),
+        object_type="Opportunity",
+        record_id=sfid.to18("006000000000001"),
+        fields={"Amount": 1.5, "CloseDate": "2026-01-01", "Name": None},
+    )
+    ours = dramatiq.Message.decode(dramatiq_message(job, Route("orders", "p"), "rid"))
+    theirs = dramatiq.Message(
+        queue_name="orders",
+        actor_name="p",
+        args=(job.to_dict(),),
+        kwargs={},
+        options={"redis_message_id": "rid"},
+        message_id=ours.message_id,
+        message_timestamp=ours.message_timestamp,
+    )
+    assert json.loads(ours.encode()) == json.loads(theirs.encode())
+    assert NotificationJob.from_dict(ours.args[0]) == job
