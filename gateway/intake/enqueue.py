@@ -20,6 +20,7 @@ Salesforce retry is deduplicated and acked.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -136,6 +137,11 @@ class DurableQueue:
             raise EnqueueError(type(error).__name__) from None
         added = sum(int(flag) for flag in flags)
         return EnqueueResult(added=added, duplicates=len(jobs) - added)
+
+    def warm_up(self) -> None:
+        """Connect and load the script now, not on the first delivery (best effort)."""
+        with contextlib.suppress(redis.RedisError):
+            self._client.script_load(ENQUEUE_SCRIPT)
 
     def ready(self) -> bool:
         try:
