@@ -319,20 +319,14 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float) -> list[Row]:
     return rows
 
 
-def run(duration: float = 8.0, workers: int | None = None) -> int:
-    from gateway.embedded_redis import EmbeddedRedis
+def _http_rows(redis_url: str, workers: int, duration: float) -> list[Row]:
     from gateway.intake.launch import start_gateway
 
-    cpus = os.cpu_count() or 1
-    workers = workers or 2 * cpus
-    began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sfgw-bench-") as tmp:
-        server = EmbeddedRedis(Path(tmp) / "redis").start()
-        prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="sfgw-bench-gw-") as tmp:
         gateway = start_gateway(
-            Path(tmp) / "gateway",
-            redis_url=server.url,
-            redis_prefix=prefix,
+            Path(tmp),
+            redis_url=redis_url,
+            redis_prefix=f"bench-{uuid.uuid4().hex[:8]}",
             env={"SFGW_ALLOWED_ORGS": ORG, "SFGW_LOG_LEVEL": "WARNING"},
             workers=workers,
         )
@@ -343,7 +337,7 @@ def run(duration: float = 8.0, workers: int | None = None) -> int:
                 for _ in range(4 * workers):
                     body = message(size, uuid.uuid4().int % 10**9 * 1000)
                     _post("127.0.0.1", port, _request(urlsplit(url).path, body))
-            rows = [
+            return [
                 http_scenario(url, 100, duration, 40.0, procs=2, threads=4),
                 http_scenario(url, 100, duration, None, procs=2, threads=3),
                 http_scenario(url, 1, duration, 400.0, procs=2, threads=8),
@@ -351,8 +345,19 @@ def run(duration: float = 8.0, workers: int | None = None) -> int:
             ]
         finally:
             gateway.stop()
+
+
+def run(duration: float = 8.0, workers: int | None = None) -> int:
+    from gateway.embedded_redis import EmbeddedRedis
+
+    cpus = os.cpu_count() or 1
+    workers = workers or 2 * cpus
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sfgw-bench-") as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis").start()
         try:
-            rows += in_process_rows(server.url, prefix + "-inproc", seconds=3.0)
+            rows = _http_rows(server.url, workers, duration)
+            rows += in_process_rows(server.url, f"bench-{uuid.uuid4().hex[:8]}", seconds=3.0)
         finally:
             server.stop()
     headers = [
