@@ -48,7 +48,9 @@ def detail_of(fault: etree._Element) -> str:
     return etree.QName(detail[0]).localname
 
 
-def test_every_reply_validates_against_the_contract(erp: RunningErp, erp_schema: etree.XMLSchema) -> None:
+def test_every_reply_validates_against_the_contract(
+    erp: RunningErp, erp_schema: etree.XMLSchema
+) -> None:
     ref = new_reference()
     create = (
         f'<CreateOrder xmlns="{ERP_NS}"><ExternalReference>{ref}</ExternalReference>'
@@ -74,34 +76,53 @@ def test_every_reply_validates_against_the_contract(erp: RunningErp, erp_schema:
         payload = assert_valid_soap_response(got.content, erp_schema)
         assert payload.findtext(f"{{{ERP_NS}}}Order/{{{ERP_NS}}}Amount") == "1234.50"
 
-    missing = post(erp, f'<GetOrder xmlns="{ERP_NS}"><OrderNumber>SO-999999999</OrderNumber></GetOrder>', "GetOrder")
+    missing = post(
+        erp,
+        f'<GetOrder xmlns="{ERP_NS}"><OrderNumber>SO-999999999</OrderNumber></GetOrder>',
+        "GetOrder",
+    )
     assert missing.status_code == 500
-    assert detail_of(assert_valid_soap_response(missing.content, erp_schema)) == "OrderNotFoundFault"
+    assert (
+        detail_of(assert_valid_soap_response(missing.content, erp_schema)) == "OrderNotFoundFault"
+    )
 
-    bad_ref = post(erp, f'<CreateOrder xmlns="{ERP_NS}"><ExternalReference>{ref[:17]}9</ExternalReference></CreateOrder>')
+    bad_ref = post(
+        erp,
+        f'<CreateOrder xmlns="{ERP_NS}"><ExternalReference>{ref[:17]}9</ExternalReference>'
+        "</CreateOrder>",
+    )
     assert bad_ref.status_code == 500
     assert bad_ref.headers["Content-Type"].startswith("text/xml")
     assert detail_of(assert_valid_soap_response(bad_ref.content, erp_schema)) == "ValidationFault"
 
     bad_schema = post(erp, f'<CreateOrder xmlns="{ERP_NS}"><Amount>lots</Amount></CreateOrder>')
-    assert detail_of(assert_valid_soap_response(bad_schema.content, erp_schema)) == "ValidationFault"
+    assert (
+        detail_of(assert_valid_soap_response(bad_schema.content, erp_schema)) == "ValidationFault"
+    )
 
     erp.set_faults({"error": {"rate": 1}})
     unavailable = post(erp, create)
     assert unavailable.status_code == 500
-    assert detail_of(assert_valid_soap_response(unavailable.content, erp_schema)) == "UnavailableFault"
+    assert (
+        detail_of(assert_valid_soap_response(unavailable.content, erp_schema)) == "UnavailableFault"
+    )
 
     erp.set_faults({"error": {"rate": 1, "mode": "http503"}})
     overloaded = post(erp, create)
     assert overloaded.status_code == 503
-    assert assert_valid_soap_response(overloaded.content, erp_schema).findtext("faultcode") == "soapenv:Server"
+    assert (
+        assert_valid_soap_response(overloaded.content, erp_schema).findtext("faultcode")
+        == "soapenv:Server"
+    )
 
 
 @pytest.mark.parametrize(
     "body",
     [b"", b"not xml", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", soap('<Other xmlns="urn:x"/>')],
 )
-def test_garbage_gets_a_soap_client_fault(erp: RunningErp, body: bytes, erp_schema: etree.XMLSchema) -> None:
+def test_garbage_gets_a_soap_client_fault(
+    erp: RunningErp, body: bytes, erp_schema: etree.XMLSchema
+) -> None:
     response = requests.post(erp.url, data=body, headers={"Content-Type": "text/xml"}, timeout=30)
     assert response.status_code == 500
     fault = assert_valid_soap_response(response.content, erp_schema)
@@ -152,7 +173,9 @@ def test_declared_faults_reach_the_client_as_the_right_class(
     assert validation.value.retryable is False
     assert "INVALID_REFERENCE" in validation.value.reason
     with pytest.raises(ErpPermanentError) as amount:
-        client.create_order(OrderRequest(external_reference=ref, amount=Decimal("-5"), currency_code="EUR"))
+        client.create_order(
+            OrderRequest(external_reference=ref, amount=Decimal("-5"), currency_code="EUR")
+        )
     assert "field Amount" in amount.value.reason
     erp.set_faults({"error": {"rate": 1}})
     with pytest.raises(ErpRetryableError) as unavailable:
@@ -163,13 +186,20 @@ def test_declared_faults_reach_the_client_as_the_right_class(
         client.get_order(external_reference=ref)
 
 
-def test_restart_loses_nothing_and_cli_lists_orders(tmp_path: Path, make_client: ClientFactory) -> None:
+def test_restart_loses_nothing_and_cli_lists_orders(
+    tmp_path: Path, make_client: ClientFactory
+) -> None:
     db = tmp_path / "erp.sqlite3"
     refs = [new_reference() for _ in range(3)]
     server = start_mock_erp(tmp_path / "one", db_path=db)
     try:
         client = make_client(server.url)
-        numbers = [client.create_order(OrderRequest(external_reference=r, amount=Decimal("10.00"), currency_code="EUR")).order_number for r in refs]
+        numbers = [
+            client.create_order(
+                OrderRequest(external_reference=r, amount=Decimal("10.00"), currency_code="EUR")
+            ).order_number
+            for r in refs
+        ]
     finally:
         server.stop()
     server = start_mock_erp(tmp_path / "two", db_path=db)
@@ -182,20 +212,36 @@ def test_restart_loses_nothing_and_cli_lists_orders(tmp_path: Path, make_client:
         server.stop()
     table = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "erp", "orders", "--db", str(db)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     lines = table.splitlines()
-    assert lines[0].split() == ["ORDER", "EXTERNAL", "REFERENCE", "STATUS", "AMOUNT", "CREATED", "AT"]
+    assert lines[0].split() == [
+        "ORDER",
+        "EXTERNAL",
+        "REFERENCE",
+        "STATUS",
+        "AMOUNT",
+        "CREATED",
+        "AT",
+    ]
     assert len(lines) == 2 + 3
     for ref, number in zip(refs, numbers, strict=True):
         assert any(number in line and ref in line and "10.00 EUR" in line for line in lines)
     as_json = json.loads(
         subprocess.run(
             [sys.executable, "-m", "gateway.cli", "erp", "orders", "--db", str(db), "--json"],
-            capture_output=True, text=True, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout
     )
-    assert [(o["order_number"], o["external_reference"]) for o in as_json] == list(zip(numbers, refs, strict=True))
+    assert [(o["order_number"], o["external_reference"]) for o in as_json] == list(
+        zip(numbers, refs, strict=True)
+    )
 
 
 @pytest.mark.parametrize(

@@ -85,8 +85,14 @@ def test_validation_rules() -> None:
     cases = [
         (CreateOrder(external_reference=ref[:17] + "x"), "INVALID_REFERENCE"),
         (CreateOrder(external_reference=ref[:15]), "INVALID_REFERENCE"),
-        (CreateOrder(external_reference=ref, amount=Decimal("-1"), currency_code="EUR"), "INVALID_AMOUNT"),
-        (CreateOrder(external_reference=ref, amount=Decimal("1.001"), currency_code="EUR"), "INVALID_AMOUNT"),
+        (
+            CreateOrder(external_reference=ref, amount=Decimal("-1"), currency_code="EUR"),
+            "INVALID_AMOUNT",
+        ),
+        (
+            CreateOrder(external_reference=ref, amount=Decimal("1.001"), currency_code="EUR"),
+            "INVALID_AMOUNT",
+        ),
         (CreateOrder(external_reference=ref, amount=Decimal("1")), "MISSING_CURRENCY"),
         (CreateOrder(external_reference=ref, currency_code="eur"), "INVALID_CURRENCY"),
         (CreateOrder(external_reference=ref, title="x" * 256), "TOO_LONG"),
@@ -123,7 +129,8 @@ def test_store_is_idempotent_across_threads(tmp_path: Path) -> None:
     # The UNIQUE constraint, not the code path, is what guarantees it.
     with pytest.raises(sqlite3.IntegrityError):
         sqlite3.connect(tmp_path / "s.db").execute(
-            "INSERT INTO orders (external_reference, status, created_at) VALUES (?, 'Created', 'x')",
+            "INSERT INTO orders (external_reference, status, created_at) "
+            "VALUES (?, 'Created', 'x')",
             (refs[0],),
         )
 
@@ -139,11 +146,15 @@ def test_admin_endpoint_refuses_non_loopback_clients(tmp_path: Path) -> None:
     client = falcon.testing.TestClient(app)
     remote = client.simulate_get("/__admin/faults", remote_addr="10.1.2.3")
     assert remote.status_code == 403
-    remote_put = client.simulate_put("/__admin/faults", json={"error": {"rate": 1}}, remote_addr="192.168.0.9")
+    remote_put = client.simulate_put(
+        "/__admin/faults", json={"error": {"rate": 1}}, remote_addr="192.168.0.9"
+    )
     assert remote_put.status_code == 403
     assert client.simulate_get("/__admin/faults", remote_addr="127.0.0.1").json["faults"] == {}
     local = client.simulate_put("/__admin/faults", json={"error": {"rate": 1}}, remote_addr="::1")
     assert local.status_code == 200
-    bad = client.simulate_put("/__admin/faults", json={"error": {"rate": 9}}, remote_addr="127.0.0.1")
+    bad = client.simulate_put(
+        "/__admin/faults", json={"error": {"rate": 9}}, remote_addr="127.0.0.1"
+    )
     assert bad.status_code == 400
     assert "error.rate" in bad.json["description"]
