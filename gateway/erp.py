@@ -237,7 +237,7 @@ class ErpClient:
         status = getattr(self._transport.last, "status", None)
         detail = fault.detail
         declared = None
-        if detail is not None:
+        if isinstance(detail, etree._Element):  # a non-SOAP body gives a string here
             for child in detail:
                 if isinstance(child.tag, str) and etree.QName(child).namespace == ERP_NS:
                     declared = child
@@ -278,15 +278,17 @@ class ErpClient:
     def _result(
         response: Any, *, created_field: bool, expected_reference: str | None
     ) -> OrderResult:
-        try:
-            number = str(response.OrderNumber)
-            reference = str(response.ExternalReference)
-            status = str(response.Status)
-            created = bool(response.Created) if created_field else False
-        except AttributeError:
+        fields = ["OrderNumber", "ExternalReference", "Status"]
+        if created_field:
+            fields.append("Created")
+        values = [getattr(response, name, None) for name in fields]
+        missing = [name for name, value in zip(fields, values, strict=True) if value is None]
+        if missing:
             raise ErpPermanentError(
-                "ERP response lacks order fields required by the contract"
-            ) from None
+                f"ERP response does not match the contract: no {', '.join(missing)}"
+            )
+        number, reference, status = (str(value) for value in values[:3])
+        created = bool(values[3]) if created_field else False
         if not _ORDER_NUMBER.fullmatch(number):
             raise ErpPermanentError(f"ERP answered with a malformed order number {number[:40]!r}")
         if expected_reference is not None and reference != expected_reference:
