@@ -12,7 +12,6 @@ that is not an Ack is a SOAP 1.1 Fault with HTTP 500 and ``text/xml`` -- SOAP 1.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -185,21 +184,6 @@ def _drain(stream: Any, limit: int) -> None:
         remaining -= len(chunk)
 
 
-_UNKNOWN = re.compile(r"Unknown property \{[^}]*\}[\w.\-]+:(\{[^}]*\}[\w.\-]+)")
-_CONVERT = re.compile(r"Failed to convert value for `[\w.\-]+\.([\w]+)`")
-
-
-def describe_binding_error(text: str) -> str:
-    """xsdata's message, reduced to the XML element it is about (no Python internals)."""
-    if match := _UNKNOWN.search(text):
-        return f"unexpected element {match.group(1)}"
-    if match := _CONVERT.search(text):
-        return f"a value does not match its XML type ({match.group(1)})"
-    if "required element" in text:
-        return "a required element is missing"
-    return "the notifications element does not match the contract"
-
-
 class OutboundResource:
     """``POST`` a notifications message; ``GET ?wsdl`` the contract."""
 
@@ -266,7 +250,7 @@ class OutboundResource:
         except BindingError as error:
             raise client_fault(
                 "not_contract",
-                f"message does not match contract {name}: {describe_binding_error(str(error))}",
+                f"message does not match contract {name}: {error}",
             ) from None
         info.count = len(bound.notification)
         result = validate_notifications(

@@ -205,8 +205,11 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
         notification_id = _to18(notification.id)
         if notification_id is None:
             return Rejection("bad_id", f"notification {position}: Id is not a valid Salesforce id")
-        record_id = _to18(record.id)
-        if record_id is None:
+        # A record deleted before delivery comes as an sObject without an Id. It is
+        # accepted (Salesforce would otherwise retry it for 24 hours) and the pipeline parks
+        # it as a dead letter with that reason, so it stays visible.
+        record_id = None if record.id is None else _to18(record.id)
+        if record.id is not None and record_id is None:
             return Rejection(
                 "bad_id", f"notification {position}: sObject Id is not a valid Salesforce id"
             )

@@ -170,7 +170,8 @@ def messages(
     notification_ids = draw(
         st.lists(sf_id("04l"), min_size=count, max_size=count, unique_by=sfid.to18)
     )
-    record_ids = draw(st.lists(sf_id("006"), min_size=count, max_size=count))
+    # None: a record deleted before delivery (its sObject carries no Id).
+    record_ids = draw(st.lists(sf_id("006") | st.none(), min_size=count, max_size=count))
     recs = [
         draw(records(contract, pair)) for pair in zip(notification_ids, record_ids, strict=True)
     ]

@@ -119,11 +119,11 @@ CASES: dict[str, tuple[bytes | None, str]] = {
     "no notifications": (simple_message(0).xml(), "1 to 100 notifications"),
     "bad double": (
         simple_message(1).xml().replace(b"<sf:Amount>1000.5", b"<sf:Amount>lots", 1),
-        "does not match its XML type",
+        "invalid value in element Amount of Opportunity",
     ),
     "unknown element": (
         simple_message(1).xml().replace(b"</sObject>", b"<sf:Secret__c>x</sf:Secret__c></sObject>"),
-        "unexpected element",
+        "unknown element Secret__c",
     ),
     "missing sObject Id": (
         simple_message(1)

@@ -16,7 +16,6 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 from gateway import sfid
 from gateway.bindings.binder import ContractBinder
 from gateway.config import ConfigError
-from gateway.intake.app import describe_binding_error
 from gateway.intake.enqueue import dramatiq_message
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
@@ -103,14 +102,6 @@ def test_non_finite_doubles_keep_their_lexical_form() -> None:
     assert not isinstance(jobs, Rejection)
     amount = jobs[0].fields["Amount"]  # type: ignore[attr-defined]
     assert amount == "NaN" and not (isinstance(amount, float) and math.isnan(amount))
-
-
-def test_binding_errors_are_described_without_python_internals() -> None:
-    text = "Unknown property {urn:x}Opportunity:{urn:sobject.enterprise.soap.sforce.com}Foo"
-    assert describe_binding_error(text) == (
-        "unexpected element {urn:sobject.enterprise.soap.sforce.com}Foo"
-    )
-    assert "amount" in describe_binding_error("Failed to convert value for `Opportunity.amount`")
 
 
 NET = [ipaddress.ip_network("10.0.0.0/8")]
