@@ -113,12 +113,22 @@ class RunningSalesforce:
         response.raise_for_status()
         return str(response.json()["access_token"])
 
-    def wait_delivered(self, timeout: float = 120.0) -> list[dict[str, Any]]:
-        """Wait until no message is pending; returns all messages (raises on timeout)."""
+    def wait_delivered(
+        self, timeout: float = 120.0, *, notifications: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Wait until no message is pending; returns all messages (raises on timeout).
+
+        Queued notifications become messages only when the sender picks them up, so a
+        caller that knows how many it queued passes ``notifications`` to also wait until
+        that many are in finished messages.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             rows = self.deliveries(include_delivered=True)
-            if rows and all(r["status"] != "pending" for r in rows):
+            finished = rows and all(r["status"] != "pending" for r in rows)
+            if finished and (
+                notifications is None or sum(r["notifications"] for r in rows) >= notifications
+            ):
                 return rows
             time.sleep(0.2)
         raise TimeoutError(f"messages still pending after {timeout:.0f}s: {self.deliveries()}")

@@ -152,7 +152,7 @@ def bad_notification_id(m: Message, d: st.DataObject) -> bytes:
 
 def bad_record_id(m: Message, d: st.DataObject) -> bytes:
     r = m.records[_pick(m, d)]
-    r.record_id = _bad_id(r.record_id or "", d.draw(st.integers(0, 2)))
+    r.record_id = _bad_id(r.record_id or make_id("006", 9), d.draw(st.integers(0, 2)))
     return m.xml()
 
 

@@ -307,7 +307,7 @@ def test_two_servers_on_one_database_never_send_a_message_twice(
         for _ in range(5):
             first.close_won(20)
             second.close_won(20)
-        rows = first.wait_delivered(timeout=60)
+        rows = first.wait_delivered(timeout=60, notifications=200)
     finally:
         first.stop()
         if second is not None:
