@@ -88,7 +88,10 @@ class RetryPolicy:
         cap Dramatiq applies to failures this module never saw (e.g. a time limit)."""
         total, count = 0.0, 0
         while total < self.retry_for_ms:
-            base = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** min(count, 40))
+            base = self.min_backoff_ms * 2 ** min(count, 40)
+            if base >= self.max_backoff_ms:  # the rest are all at the maximum gap
+                gap = self.max_backoff_ms * 0.75
+                return count + max(1, math.ceil((self.retry_for_ms - total) / gap))
             total += base * 0.75
             count += 1
         return max(1, count)

@@ -152,9 +152,10 @@ class DeadLetters:
         low: float | str = "-inf" if since is None else since
         offset = 0
         while True:
-            ids: list[bytes] = list(
-                self._client.zrangebyscore(self._index, low, "+inf", start=offset, num=batch)
+            found: Any = self._client.zrangebyscore(
+                self._index, low, "+inf", start=offset, num=batch
             )
+            ids: list[bytes] = list(found)
             if not ids:
                 return
             offset += len(ids)
