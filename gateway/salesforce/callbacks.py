@@ -342,9 +342,9 @@ class SoapApi:
             ids=[record_id],
         )
         results = list(getattr(body, "result", None) or [])
-        if not results or results[0] is None:
+        record = results[0] if results else None
+        if record is None or not getattr(record, "Id", None):  # xsi:nil: no such record
             raise SalesforceError("ENTITY_IS_DELETED", f"Opportunity {record_id} not found")
-        record = results[0]
         values: dict[str, FieldValue] = {"Id": record.Id}
         for element in record._value_1 or []:
             if isinstance(element, etree._Element):
