@@ -31,7 +31,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage, Middleware
+from dramatiq.middleware import CurrentMessage, Middleware, Retries
 
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.pipeline import metrics
@@ -277,7 +277,7 @@ def run_stage(
 
 
 class DeadLetterMiddleware(Middleware):
-    """Stores failed pipeline messages as dead letters (must run after ``Retries``)."""
+    """Stores failed pipeline messages as dead letters (hooks run after ``Retries``'s)."""
 
     def __init__(self, dead_letters: DeadLetters) -> None:
         self.dead_letters = dead_letters
@@ -403,7 +403,9 @@ def declare_actors(
 def install_middleware(broker: dramatiq.Broker, dead_letters: DeadLetters) -> None:
     """CurrentMessage (attempt number, first-enqueue time) and the dead-letter store."""
     broker.add_middleware(CurrentMessage())
-    broker.add_middleware(DeadLetterMiddleware(dead_letters))
+    # after_* hooks run in reverse order: placed before Retries, ours runs after it,
+    # when Retries has already decided whether the message failed.
+    broker.add_middleware(DeadLetterMiddleware(dead_letters), before=Retries)
 
 
 __all__ = [
