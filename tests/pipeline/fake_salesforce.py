@@ -224,8 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
                     out.append(f"<result><id>{rid}</id><success>true</success></result>")
                 else:
                     out.append(
-                        f"<result><errors><message>{message}</message><statusCode>{code}"
-                        '</statusCode></errors><id xsi:nil="true"/><success>false</success></result>'
+                        f"<result><errors><message>{message}</message>"
+                        f"<statusCode>{code}</statusCode></errors>"
+                        '<id xsi:nil="true"/><success>false</success></result>'
                     )
             out.append("</updateResponse>")
         else:  # retrieve
@@ -254,7 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, code: str, message: str) -> None:
         body = (
-            f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}" xmlns:sf="urn:fault.partner.soap.sforce.com"'
+            f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}"'
+            ' xmlns:sf="urn:fault.partner.soap.sforce.com"'
             ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
             f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring>"
             '<detail><sf:UnexpectedErrorFault xsi:type="sf:UnexpectedErrorFault">'
