@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,8 @@ from gateway.pipeline.actors import (
     declare_actors,
     install_middleware,
 )
-from gateway.pipeline.erp_port import ErpOrderService, OrderService
+from gateway.pipeline.erp_port import ErpOrderService, OrderService, PlacedOrder
+from gateway.pipeline.policy import OrderDraft
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters, DoneMarkers, Throughput
 from gateway.salesforce.auth import TokenManager
@@ -37,6 +39,22 @@ def build_salesforce(
     tokens = TokenManager(settings.salesforce, core, client, http, box=box)
     api = make_api(settings.salesforce, http, core.contracts_dir)
     return SalesforceClient(settings.salesforce, api, tokens)
+
+
+class _LazyOrderService:
+    """Connects to the ERP on the first order, so jobs that never need it (duplicates,
+    skips) and ``sfgw worker`` start-up do not depend on it being reachable."""
+
+    def __init__(self, factory: Callable[[], OrderService]) -> None:
+        self._factory = factory
+        self._service: OrderService | None = None
+        self._lock = threading.Lock()
+
+    def create_order(self, draft: OrderDraft) -> PlacedOrder:
+        with self._lock:
+            if self._service is None:
+                self._service = self._factory()
+        return self._service.create_order(draft)
 
 
 def _send(actors: Actors, job: dict[str, Any]) -> None:
@@ -68,7 +86,7 @@ def setup_pipeline(
             settings=settings,
             done=DoneMarkers(client, core, settings.dedupe_ttl_s),
             dead_letters=dead_letters,
-            erp=erp_factory(),
+            erp=_LazyOrderService(erp_factory),
             salesforce=salesforce,
             box=box,
             enqueue_callback=lambda job: _send(holder["actors"], job),
