@@ -139,7 +139,6 @@ class PipelineSettings:
     limit_backoff_ms: int
     dedupe_ttl_s: int
     actor_time_limit_ms: int
-    erp_timeout_s: float
     currency_code: str
     metrics_port: int
     metrics_host: str
@@ -173,7 +172,6 @@ class PipelineSettings:
             actor_time_limit_ms=env_int(
                 env, "SFGW_ACTOR_TIME_LIMIT_MS", 300_000, minimum=1_000, maximum=3600_000
             ),
-            erp_timeout_s=env_int(env, "SFGW_ERP_TIMEOUT_MS", 10_000, minimum=100) / 1000,
             currency_code=_currency(env),
             metrics_port=env_int(env, "SFGW_WORKER_METRICS_PORT", 9191, minimum=0, maximum=65535),
             metrics_host=env_str(env, "SFGW_WORKER_METRICS_HOST", "127.0.0.1"),

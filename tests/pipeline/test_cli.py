@@ -145,3 +145,19 @@ def test_commands_fail_with_one_line_when_redis_is_unset(base_env: dict[str, str
     result = sfgw(env, "status")
     assert result.returncode == 1 and "SFGW_REDIS_URL" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_worker_refuses_to_start_with_a_bad_setting(base_env: dict[str, str]) -> None:
+    result = sfgw({**base_env, "SFGW_SF_CLIENT_ID": "", "SFGW_SF_USE_SESSION_ID": ""}, "worker")
+    assert result.returncode == 1 and "SFGW_SF_CLIENT_ID" in result.stderr
+    assert result.stderr.count("\n") == 1
+    bad = sfgw(
+        {
+            **base_env,
+            "SFGW_SF_CLIENT_ID": "k",
+            "SFGW_SF_CLIENT_SECRET": "s",
+            "SFGW_CALLBACK_API": "x",
+        },
+        "worker",
+    )
+    assert bad.returncode == 1 and "SFGW_CALLBACK_API" in bad.stderr
