@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ class FakeOrg:
     seen_authorization: list[str] = field(default_factory=list)
     instance_url: str = ""
     token_error: tuple[int, str] | None = None
+    read_delay_s: float = 0.0
+    reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_token(self) -> str:
@@ -172,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         org = self.server.org
+        org.reads += 1
+        if org.read_delay_s:
+            time.sleep(org.read_delay_s)
         with org.lock:
             if not self._rest_auth():
                 return
@@ -269,6 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that was killed mid-request (crash tests) is not our error
 
     def __init__(self, org: FakeOrg) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
