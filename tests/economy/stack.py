@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -34,3 +35,65 @@ def run_sfgw(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
         text=True,
         timeout=120,
     )
+
+
+class HoldProxy:
+    """A loopback TCP proxy that can hold new connections (never forwarding them), so a
+    Salesforce call is reliably in flight when a test kills its worker."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.target_port = 0
+        self.hold = threading.Event()
+        self.held: list[socket.socket] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed:
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                return
+            if self.hold.is_set():
+                self.held.append(conn)
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: object, dst: object) -> None:
+        import socket
+
+        assert isinstance(src, socket.socket) and isinstance(dst, socket.socket)
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        """Stop holding; connections held so far are closed unanswered."""
+        self.hold.clear()
+        for conn in self.held:
+            conn.close()
+        self.held.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self.release()
+        self._socket.close()
