@@ -77,7 +77,9 @@ def test_periodic_sweep_in_the_workers_orders_what_no_message_announced(
             tmp_path / "workers",
             redis_url=redis_url,
             redis_prefix=redis_prefix,
-            env=worker_env(secret_key, sf.url, erp.url, SFGW_RECONCILE_INTERVAL_S="2"),
+            env=worker_env(
+                secret_key, sf.url, erp.url, SFGW_RECONCILE_INTERVAL_S="2", SFGW_CALLBACK_API="soap"
+            ),
             processes=2,
             threads=2,
         )

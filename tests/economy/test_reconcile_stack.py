@@ -48,7 +48,8 @@ def test_dropped_messages_are_recovered_by_one_reconcile_run(
         env = {
             "SFGW_REDIS_URL": redis_url,
             "SFGW_REDIS_PREFIX": redis_prefix,
-            **worker_env(secret_key, sf.url, erp.url),
+            # the order stage hands callbacks to the coalescer in this mode
+            **worker_env(secret_key, sf.url, erp.url, SFGW_CALLBACK_API="collections"),
         }
         # Two sweeps before any worker runs: the second finds the same records queued.
         first = run_sfgw(["reconcile", "--since", "1h"], env, tmp_path)
@@ -66,7 +67,7 @@ def test_dropped_messages_are_recovered_by_one_reconcile_run(
             tmp_path / "workers",
             redis_url=redis_url,
             redis_prefix=redis_prefix,
-            env=worker_env(secret_key, sf.url, erp.url),
+            env=worker_env(secret_key, sf.url, erp.url, SFGW_CALLBACK_API="collections"),
             processes=1,
             threads=4,
         )
