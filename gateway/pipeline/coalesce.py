@@ -277,7 +277,13 @@ class CallbackCoalescer:
             blob = self._client.get(self.batch_key(batch_id))
             records = json.loads(blob)["records"] if blob else []
             back = [[item[0], item[1], now] for item in records]
-            if self._release_batch(member, org, back, owned=False):
+            # owned: only if the batch is still there (its flusher may have settled it
+            # a moment ago, just after the lease ran out); a batch without a blob is
+            # dropped from the leases either way
+            if not blob:
+                self._client.zrem(self.leases_key, member)
+                continue
+            if self._release_batch(member, org, back, owned=True):
                 count += len(back)
                 log.warning(
                     json.dumps({"stage": CALLBACKS_QUEUE, "org": org[:15],
