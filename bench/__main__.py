@@ -16,6 +16,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     intake.add_argument(
         "--only", choices=("http", "in-process"), default=None, help="run one half only"
     )
+    economy = sub.add_parser(
+        "economy", help="Salesforce API calls per 1,000 orders and callback latency per mode"
+    )
+    economy.add_argument("--records", type=int, default=1000, help="completed orders per mode")
     sub.add_parser("e2e", help="end-to-end orders (not implemented yet)")
     sub.add_parser("soak", help="long-running soak (not implemented yet)")
     args = parser.parse_args(argv)
@@ -23,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.intake import run
 
         return run(duration=args.duration, workers=args.workers, only=args.only)
+    if args.bench == "economy":
+        from bench.economy import run as run_economy
+
+        return run_economy(records=args.records)
     print(f"bench {args.bench}: not implemented yet", file=sys.stderr)
     return 1
 
