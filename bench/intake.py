@@ -321,7 +321,7 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int)
     endpoint = build_endpoints(settings)[CONTRACT]
     client = redis.Redis.from_url(redis_url)
     queue = DurableQueue(settings.core, timeout_ms=5000, ready_timeout_ms=500, dedupe_ttl_s=86400)
-    broker = make_broker(settings.core, BrokerSettings(15_000, 20_000))
+    broker = make_broker(settings.core, BrokerSettings(15_000, 20_000, 60.0))
 
     def process_notification(job: dict[str, Any]) -> None:
         """Never runs: the benchmark only enqueues."""
