@@ -14,12 +14,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     intake.add_argument("--duration", type=float, default=8.0, help="seconds per HTTP scenario")
     intake.add_argument("--workers", type=int, default=None, help="gunicorn workers (2x CPUs)")
     sub.add_parser("e2e", help="end-to-end orders (not implemented yet)")
-    sub.add_parser("soak", help="long-running soak (not implemented yet)")
+    soak = sub.add_parser("soak", help="the stateful invariant model, many examples")
+    soak.add_argument("--examples", type=int, default=40, help="hypothesis examples")
+    soak.add_argument("--steps", type=int, default=30, help="max steps per example")
+    soak.add_argument("--shrink", action="store_true", help="shrink a failing example")
     args = parser.parse_args(argv)
     if args.bench == "intake":
         from bench.intake import run
 
         return run(duration=args.duration, workers=args.workers)
+    if args.bench == "soak":
+        from bench.soak import run as run_soak
+
+        return run_soak(examples=args.examples, steps=args.steps, shrink=args.shrink)
     print(f"bench {args.bench}: not implemented yet", file=sys.stderr)
     return 1
 

@@ -521,7 +521,11 @@ class InvariantMachine(RuleBasedStateMachine):
             values = client.mget([self.stack.key("pipeline", "done", *n.key) for n in ordered])
         finally:
             client.close()
-        done = {n: v.decode() for n, v in zip(ordered, values, strict=True) if v is not None}
+        done = {
+            n: v.decode() if isinstance(v, bytes) else str(v)
+            for n, v in zip(ordered, values, strict=True)
+            if v is not None
+        }
         lost = [n for n in ordered if n not in done and n.key not in order_letters]
         assert not lost, f"acked notifications that ended nowhere (invariant 2): {lost}"
         orders = self.stack.erp_orders()

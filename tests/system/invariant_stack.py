@@ -63,7 +63,7 @@ SALESFORCE_CHAOS = {
 class Stack:
     workdir: Path
     prefix: str
-    redis: EmbeddedRedis
+    redis_server: EmbeddedRedis
     erp: RunningErp
     gateway: RunningGateway
     salesforce: RunningSalesforce
@@ -91,7 +91,7 @@ class Stack:
             self._worker_runs += 1
             self.workers = start_workers(
                 self.workdir / f"workers-{self._worker_runs}",
-                redis_url=self.redis.url,
+                redis_url=self.redis_server.url,
                 redis_prefix=self.prefix,
                 env=self.worker_env,
                 processes=1,
@@ -101,15 +101,15 @@ class Stack:
 
     def crash_redis(self) -> None:
         """SIGKILL redis-server: only what reached the append-only file survives."""
-        self.redis.kill()
+        self.redis_server.kill()
 
     def start_redis(self) -> None:
-        if self.redis.child is None:
-            self.redis.start(timeout=60)
+        if self.redis_server.child is None:
+            self.redis_server.start(timeout=60)
 
     @property
     def redis_up(self) -> bool:
-        return self.redis.child is not None
+        return self.redis_server.child is not None
 
     def stop(self) -> None:
         for stop in (
@@ -118,7 +118,7 @@ class Stack:
             self.gateway.stop,
             *(child.stop for child in self.extra_gateways),
             self.erp.stop,
-            self.redis.stop,
+            self.redis_server.stop,
         ):
             with contextlib.suppress(Exception):
                 stop()
@@ -129,7 +129,9 @@ class Stack:
         return ":".join((self.prefix, *parts))
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis.url, socket_timeout=10, socket_connect_timeout=5)
+        return redis.Redis.from_url(
+            self.redis_server.url, socket_timeout=10, socket_connect_timeout=5
+        )
 
     def erp_orders(self) -> dict[str, list[str]]:
         """External reference -> order numbers, straight from the mock ERP's SQLite file."""
@@ -184,7 +186,7 @@ class Stack:
         env = dict(os.environ)
         env.update(
             {
-                "SFGW_REDIS_URL": self.redis.url,
+                "SFGW_REDIS_URL": self.redis_server.url,
                 "SFGW_REDIS_PREFIX": self.prefix,
                 "SFGW_SECRET_KEY": self.worker_env["SFGW_SECRET_KEY"],
             }
@@ -232,7 +234,7 @@ class Stack:
         env = dict(os.environ)
         env.update(
             {
-                "SFGW_REDIS_URL": self.redis.url,
+                "SFGW_REDIS_URL": self.redis_server.url,
                 "SFGW_REDIS_PREFIX": self.prefix,
                 "SFGW_ALLOWED_ORGS": "*",
                 "SFGW_WORKERS": "1",
@@ -316,7 +318,7 @@ def start_stack(workdir: Path, *, env: Mapping[str, str] | None = None) -> Stack
         stack = Stack(
             workdir=workdir,
             prefix=prefix,
-            redis=server,
+            redis_server=server,
             erp=erp,
             gateway=gateway,
             salesforce=salesforce,
