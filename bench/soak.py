@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -33,10 +34,8 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
     stats = RunStats()
     began = time.monotonic()
     failure: str | None = None
-    with (
-        tempfile.TemporaryDirectory(prefix="sfgw-soak-") as tmp,
-        running_stack(Path(tmp)) as stack,
-    ):
+    workdir = Path(tempfile.mkdtemp(prefix="sfgw-soak-"))
+    with running_stack(workdir) as stack:
         started = time.monotonic()
         print(
             f"sfgw soak: {examples} examples x up to {steps} steps against real "
@@ -51,6 +50,8 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
         except Exception as error:  # the verdict: print it, keep the numbers
             failure = "".join(traceback.format_exception(error))[-4000:]
     elapsed = time.monotonic() - began
+    if failure is None:
+        shutil.rmtree(workdir, ignore_errors=True)
     rows: list[tuple[object, ...]] = [
         (f"rule: {name}", count) for name, count in sorted(stats.steps.items())
     ]
@@ -70,7 +71,7 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
     ]
     print_table(["what", "value"], rows)
     if failure is not None:
-        print(failure)
+        print(failure if len(failure) < 9000 else f"{failure[:6000]}\n...\n{failure[-3000:]}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"soak-{stamp}.json"
@@ -99,4 +100,6 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
         )
     )
     print(f"results: {out}")
+    if failure is not None:
+        print(f"process logs and data kept in {workdir}")
     return 0 if failure is None else 1

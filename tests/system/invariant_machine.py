@@ -480,7 +480,7 @@ class InvariantMachine(RuleBasedStateMachine):
             assert idle, (
                 f"not drained {IDLE_TIMEOUT_S:.0f}s after the faults were healed: "
                 f"{self.stack.salesforce_pending()} notifications unsent by Salesforce; "
-                f"worker log tail:\n{self._worker_log()}"
+                f"queues:\n{self.stack.queue_report()}\nworker log tail:\n{self._worker_log()}"
             )
             self.check_outcomes()
         finally:

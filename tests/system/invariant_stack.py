@@ -207,6 +207,38 @@ class Stack:
         ns = self.key("dramatiq")
         return all(int(client.hlen(f"{ns}:{k}")) == 0 for k in QUEUE_KEYS)
 
+    def queue_report(self) -> str:
+        """Where the undrained messages are: bodies, ready lists, delayed, ack sets
+        (per worker broker id, with that worker's last heartbeat)."""
+        ns = self.key("dramatiq")
+        client: Any = redis.Redis.from_url(
+            self.redis_server.url, socket_timeout=10, decode_responses=True
+        )
+        try:
+            lines = []
+            now_ms = time.time() * 1000
+            for queue in ("orders", "callbacks"):
+                bodies = client.hgetall(f"{ns}:{queue}.msgs")
+                ids = {k: _job_ids(v) for k, v in bodies.items()}
+                ready = client.lrange(f"{ns}:{queue}", 0, -1)
+                delayed = client.hlen(f"{ns}:{queue}.DQ.msgs")
+                lines.append(f"{queue}: bodies {ids}; ready {ready}; delayed {delayed}")
+            beats = {
+                k: round((now_ms - score) / 1000, 1)
+                for k, score in client.zrange(f"{ns}:__heartbeats__", 0, -1, withscores=True)
+            }
+            for key in client.scan_iter(match=f"{ns}:__acks__.*", count=500):
+                members = client.smembers(key)
+                if members:
+                    broker_id = key.split("__acks__.", 1)[1].rsplit(".", 1)[0]
+                    age = beats.get(broker_id, "?")
+                    lines.append(f"ack set {key}: {members} (owner's heartbeat {age} s ago)")
+            return "\n".join(lines)
+        except redis.RedisError as error:
+            return f"(Redis unreadable: {error})"
+        finally:
+            client.close()
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the mock Salesforce has nothing left to send and every queue
         (ready, delayed, in flight) is empty, twice in a row half a second apart."""
@@ -341,6 +373,22 @@ def running_stack(workdir: Path, *, env: Mapping[str, str] | None = None) -> Ite
         yield stack
     finally:
         stack.stop()
+
+
+def _job_ids(raw: str) -> str:
+    """``actor org15/notification -> record (retries)`` of an encoded Dramatiq message."""
+    import json
+
+    try:
+        data = json.loads(raw)
+        job = data["args"][0]
+        record = job.get("record_id") or job.get("opportunity_id")
+        org = str(job.get("organization_id"))[:15]
+        retries = data["options"].get("retries", 0)
+        notification = job.get("notification_id")
+        return f"{data['actor_name']} {org}/{notification} -> {record} (retries {retries})"
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return "(not a job)"
 
 
 def post(url: str, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:

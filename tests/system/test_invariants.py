@@ -13,8 +13,12 @@ Opportunities and notification ids. Override the size with ``SFGW_MODEL_EXAMPLES
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +93,25 @@ def test_model_catches_planted_bug(stack: Stack, bug: str) -> None:
     # The dropped notification is one the bug is about, not some other loss.
     culprits = stats.direct_ids if bug == "ack_then_drop" else stats.two_org_ids
     assert any(nid in m for m in messages for nid in culprits), messages
+
+
+@pytest.mark.timeout(600)
+def test_bench_soak_command_runs_the_model(repo_root: Path) -> None:
+    """``scripts/bench soak`` (here as ``python -m bench soak``, tiny) prints its table
+    and writes its JSON; exit 0 means every invariant held."""
+    before = set((repo_root / "bench" / "results").glob("soak-*.json"))
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "soak", "--examples", "2", "--steps", "5"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=500,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "every invariant held" in result.stdout
+    assert "rule: " in result.stdout and "examples run" in result.stdout
+    written = set((repo_root / "bench" / "results").glob("soak-*.json")) - before
+    assert written, result.stdout
+    report = json.loads(max(written).read_text())
+    assert report["passed"] is True and report["stats"]["examples"] >= 2
