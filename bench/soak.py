@@ -48,7 +48,7 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
         try:
             run_model(stack, stack.gateway.outbound_url(CONTRACT), config, stats)
         except Exception as error:  # the verdict: print it, keep the numbers
-            failure = "".join(traceback.format_exception(error))[-4000:]
+            failure = "".join(traceback.format_exception(error))
     elapsed = time.monotonic() - began
     if failure is None:
         shutil.rmtree(workdir, ignore_errors=True)
