@@ -21,7 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     economy.add_argument("--records", type=int, default=1000, help="completed orders per mode")
     sub.add_parser("e2e", help="end-to-end orders (not implemented yet)")
-    sub.add_parser("soak", help="long-running soak (not implemented yet)")
+    soak = sub.add_parser("soak", help="the stateful invariant model, many examples")
+    soak.add_argument("--examples", type=int, default=40, help="hypothesis examples")
+    soak.add_argument("--steps", type=int, default=30, help="max steps per example")
+    soak.add_argument("--shrink", action="store_true", help="shrink a failing example")
     args = parser.parse_args(argv)
     if args.bench == "intake":
         from bench.intake import run
@@ -31,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.economy import run as run_economy
 
         return run_economy(records=args.records)
+    if args.bench == "soak":
+        from bench.soak import run as run_soak
+
+        return run_soak(examples=args.examples, steps=args.steps, shrink=args.shrink)
     print(f"bench {args.bench}: not implemented yet", file=sys.stderr)
     return 1
 
