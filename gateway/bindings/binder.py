@@ -11,6 +11,7 @@ metadata in them; building one per call costs about 30 %).
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from types import ModuleType
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ class ContractBinder:
         self.module: ModuleType = importlib.import_module(package)
         self._context = XmlContext(models_package=package)
         self._local = threading.local()
+        self._describe = _Describer(self.module, self._context)
 
     def _parser(self) -> XmlParser:
         parser: XmlParser | None = getattr(self._local, "parser", None)
@@ -73,22 +75,104 @@ class ContractBinder:
         constructor when a required element is missing, ``XmlContextError`` for type
         lookups. All of them mean the same thing to a caller: the XML is not this contract.
         """
+        expected = self._root_qname(cls)
+        if element.tag != expected:
+            raise BindingError(f"expected element {_clark(expected)}, got {_clark(element.tag)}")
         try:
             result = self._parser().parse(element, cls)
         except (ValueError, TypeError, XmlContextError, AttributeError) as error:
-            raise BindingError(_describe(error)) from None
+            raise BindingError(self._describe(error)) from None
         if not isinstance(result, cls):
-            raise BindingError(f"expected {cls.__name__}")
+            raise BindingError(f"expected element {_clark(expected)}")
         return result
+
+    def _root_qname(self, cls: type[Any]) -> str:
+        """xsdata binds any element to ``cls`` whatever its name; we do not."""
+        return str(self._context.build(cls).qname)
 
     def render(self, obj: object) -> bytes:
         """Serialise a generated object to XML bytes (no XML declaration)."""
         return self._serializer().render(obj).encode()
 
 
-def _describe(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if isinstance(error, TypeError) and "required" in text:
-        return "a required element is missing"
-    # xsdata messages name elements as {namespace}Class:{namespace}element; keep them short.
-    return text[:200]
+_UNKNOWN = re.compile(r"^Unknown (property|attribute) (\{[^}]*\})?([^:{]+):(\{([^}]*)\})?(.+)$")
+_CONVERT = re.compile(r"^Failed to convert value for `([\w.]+)\.(\w+)`")
+_MISSING = re.compile(
+    r"^([\w.]+)\.__init__\(\) missing \d+ required keyword-only arguments?: (.+)$"
+)
+_PREFIX = re.compile(r"^Unknown namespace prefix: `([^`]*)`")
+
+
+def _clark(tag: object) -> str:
+    """``{ns}local`` as ``local (ns)``; comments and the like have no tag name."""
+    if not isinstance(tag, str):
+        return "a non-element node"
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return _where(local, namespace)
+
+
+def _where(local_name: str, namespace: str | None) -> str:
+    return f"{local_name} ({namespace})" if namespace else local_name
+
+
+class _Describer:
+    """Turns xsdata's exceptions into messages in XML terms (element names, not Python
+    names or internals), short and free of input values: they end up in SOAP
+    faultstrings sent to whoever posted the message."""
+
+    def __init__(self, module: ModuleType, context: XmlContext) -> None:
+        self.module = module
+        self.context = context
+
+    def _class(self, qualname: str) -> type[Any] | None:
+        value: Any = self.module
+        for part in qualname.split("."):
+            value = getattr(value, part, None)
+        return value if isinstance(value, type) else None
+
+    def _xml_class_name(self, qualname: str) -> str:
+        cls = self._class(qualname)
+        if cls is None:
+            return qualname.rpartition(".")[2]
+        try:
+            return str(self.context.build(cls).qname).rpartition("}")[2]
+        except XmlContextError:
+            return qualname.rpartition(".")[2]
+
+    def _xml_field_name(self, qualname: str, attribute: str) -> str:
+        cls = self._class(qualname)
+        if cls is not None:
+            try:
+                for var in self.context.build(cls).get_all_vars():
+                    if var.name == attribute:
+                        return str(var.local_name)
+            except XmlContextError:
+                pass
+        return attribute
+
+    def __call__(self, error: Exception) -> str:  # noqa: PLR0911 - one return per case
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else ""
+        if match := _UNKNOWN.match(first):
+            what, _, owner, _, namespace, local = match.groups()
+            kind = "element" if what == "property" else "attribute"
+            return f"unknown {kind} {_where(local, namespace)} in {owner}"
+        if match := _CONVERT.match(first):
+            qualname, attribute = match.groups()
+            element = self._xml_field_name(qualname, attribute)
+            owner = self._xml_class_name(qualname)
+            return f"invalid value in element {element} of {owner}"
+        if isinstance(error, TypeError) and (match := _MISSING.match(first)):
+            qualname, names = match.groups()
+            owner = self._xml_class_name(qualname)
+            attributes = re.findall(r"'(\w+)'", names)
+            elements = ", ".join(self._xml_field_name(qualname, a) for a in attributes)
+            return f"missing required element {elements} in {owner}"
+        if match := _PREFIX.match(first):
+            return f"unknown namespace prefix {match.group(1)!r} (in xsi:type or a QName value)"
+        if isinstance(error, TypeError):
+            return "the element does not match the contract"
+        if isinstance(error, XmlContextError) and "child nodes" in first:
+            return "an element that holds a simple value has child elements"
+        # Anything else from xsdata: keep it short; it names types, never input values.
+        return first[:200] or type(error).__name__

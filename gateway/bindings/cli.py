@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gateway.bindings.generate import check_bindings, generate_bindings
-from gateway.cli_support import Subparsers
+from gateway.bindings.generate import GenerationError, check_bindings, generate_bindings
+from gateway.cli_support import CommandError, Subparsers
 from gateway.settings import CoreSettings
 
 
@@ -16,14 +16,20 @@ def _progress(message: str) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     settings = CoreSettings.from_env()
-    contracts = generate_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    try:
+        contracts = generate_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    except GenerationError as error:
+        raise CommandError(f"{error}; generated/ was left unchanged") from None
     print(f"generated {len(contracts)} packages in {settings.generated_dir}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = CoreSettings.from_env()
-    drift = check_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    try:
+        drift = check_bindings(settings.contracts_dir, settings.generated_dir, _progress)
+    except GenerationError as error:
+        raise CommandError(str(error)) from None
     if drift.clean:
         print(f"generated/ matches contracts/ ({settings.contracts_dir})")
         return 0

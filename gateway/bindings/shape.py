@@ -73,8 +73,10 @@ def _named(schema: etree._Element, tag: str, name: str) -> etree._Element:
 def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMessageShape:
     try:
         root = parse_xml(data)
-    except ValueError as error:
-        raise ContractError(f"{source}: {error}") from None
+    except ValueError:
+        # parse_xml words its errors for request bodies; this is a file
+        reason = "is empty" if not data.strip() else "is not well-formed XML (or has a DOCTYPE)"
+        raise ContractError(f"{source} {reason}") from None
     if root.tag != f"{{{WSDL_NS}}}definitions" or root.get("targetNamespace") != OUTBOUND_NS:
         raise ContractError(f"{source}: not a Salesforce outbound-message WSDL")
     try:

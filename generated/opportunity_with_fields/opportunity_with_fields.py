@@ -34,14 +34,16 @@ class SObject:
             "nillable": True,
         },
     )
-    id: str = field(
+    id: None | str = field(
+        default=None,
         metadata={
             "name": "Id",
             "type": "Element",
             "namespace": "urn:sobject.enterprise.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
-        }
+            "nillable": True,
+        },
     )
 
 
@@ -116,7 +118,7 @@ class AggregateResult(SObject):
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:sobject.enterprise.soap.sforce.com",
         },
     )
 
@@ -134,6 +136,7 @@ class Opportunity(SObject):
             "namespace": "urn:sobject.enterprise.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
+            "nillable": True,
         },
     )
     amount: None | float = field(

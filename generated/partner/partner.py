@@ -49,7 +49,7 @@ class ExtendedErrorDetails:
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:partner.soap.sforce.com",
         },
     )
 
@@ -171,20 +171,21 @@ class SObject:
             "nillable": True,
         },
     )
-    id: str = field(
+    id: None | str = field(
         metadata={
             "name": "Id",
             "type": "Element",
             "namespace": "urn:sobject.partner.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
+            "nillable": True,
         }
     )
     target_namespace_element: list[object] = field(
         default_factory=list,
         metadata={
             "type": "Wildcard",
-            "namespace": "##targetNamespace",
+            "namespace": "urn:sobject.partner.soap.sforce.com",
         },
     )
 
@@ -390,12 +391,13 @@ class SaveResult:
             "namespace": "urn:partner.soap.sforce.com",
         },
     )
-    id: str = field(
+    id: None | str = field(
         metadata={
             "type": "Element",
             "namespace": "urn:partner.soap.sforce.com",
             "length": 18,
             "pattern": r"[a-zA-Z0-9]{18}",
+            "nillable": True,
         }
     )
     success: bool = field(

@@ -1,0 +1,1 @@
+"""Benchmarks: ``scripts/bench intake|e2e|soak`` (``python -m bench``)."""

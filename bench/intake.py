@@ -1,0 +1,410 @@
+"""The intake benchmark: how fast the gateway acks, next to what is possible and naive.
+
+Everything runs on loopback on this host: an embedded Redis with ``appendfsync always``
+(every acked write is on disk), the gateway under gunicorn (sync workers), and a load
+generator of our own (processes x threads, one connection per request as Salesforce
+does; sync workers do not keep connections alive anyway). The load generator shares the
+CPUs with the gateway, so the numbers are a floor for a dedicated host.
+
+Rows:
+
+* ``gateway`` at a fixed offered load (open loop: requests start on a schedule and
+  latency counts from the scheduled time, so a stalled server cannot hide its queue)
+  and at saturation (closed loop, fixed concurrency).
+* ``raw limit``: hardened lxml parse + one Redis write, in-process, no HTTP, no binding.
+* ``naive``: in-process parse + bind + validate, then one Dramatiq ``send()`` per
+  notification (no dedupe) -- what a straightforward implementation does.
+* ``core``: the same in-process pipeline with our atomic dedupe+enqueue script
+  (one round trip per message), to isolate the cost of the enqueue strategy.
+* ``fan-out``: one Dramatiq message carrying all notifications of a message, through
+  the same script: the alternative job granularity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import platform
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway import sfid
+from gateway.cli_support import print_table
+
+CONTRACT = "opportunity_with_fields"
+ORG = "00D7F00000107XsUAI"
+ACTION = "04k7F0000008V3hQAE"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def message(count: int, start: int) -> bytes:
+    """A realistic outbound message with ``count`` notifications, ids from ``start``."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+        'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+        '<notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
+        f"<OrganizationId>{ORG}</OrganizationId><ActionId>{ACTION}</ActionId>"
+        '<SessionId xsi:nil="true"/>'
+        "<EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/62.0/00D7F00000107Xs"
+        "</EnterpriseUrl><PartnerUrl>https://example.my.salesforce.com/services/Soap/u/62.0/"
+        "00D7F00000107Xs</PartnerUrl>"
+    ]
+    for n in range(start, start + count):
+        nid = sfid.to18(f"04l{n:012d}")
+        rid = sfid.to18(f"006{n:012d}")
+        parts.append(
+            f"<Notification><Id>{nid}</Id>"
+            '<sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
+            f"<sf:Id>{rid}</sf:Id><sf:AccountId>0017F000007ydJmQAI</sf:AccountId>"
+            "<sf:Amount>120000.0</sf:Amount><sf:CloseDate>2026-04-03</sf:CloseDate>"
+            "<sf:IsWon>true</sf:IsWon><sf:LastModifiedDate>2026-04-03T10:11:12.000Z"
+            "</sf:LastModifiedDate><sf:Name>Express Logistics SLA</sf:Name>"
+            '<sf:Order_Number__c xsi:nil="true"/><sf:StageName>Closed Won</sf:StageName>'
+            "</sObject></Notification>"
+        )
+    parts.append("</notifications></soapenv:Body></soapenv:Envelope>")
+    return "".join(parts).encode()
+
+
+@dataclass
+class Row:
+    name: str
+    notifications: int
+    mode: str
+    offered: float | None
+    messages: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def msgs_per_s(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    def cells(self) -> list[object]:
+        return [
+            self.name,
+            self.notifications,
+            self.mode,
+            "" if self.offered is None else f"{self.offered:.0f}",
+            f"{self.msgs_per_s:.1f}",
+            f"{self.msgs_per_s * self.notifications:.0f}",
+            f"{self.p50_ms:.1f}",
+            f"{self.p99_ms:.1f}",
+            self.errors,
+        ]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def _request(path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\n"
+        f'SOAPAction: ""\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n'
+    )
+    return head.encode() + body
+
+
+def _post(host: str, port: int, request: bytes) -> bool:
+    """One delivery on a fresh connection, as cheap for the client as Python allows
+    (raw socket, no HTTP library): the load generator shares the CPUs with the server."""
+    try:
+        with socket.create_connection((host, port), timeout=30) as sock:
+            sock.sendall(request)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    except OSError:
+        return False
+    data = b"".join(chunks)
+    return data.startswith(b"HTTP/1.1 200") and b"<Ack>true</Ack>" in data
+
+
+def _client(
+    args: tuple[str, int, int, int, float, float | None, int, int, float],
+) -> dict[str, Any]:
+    """One load-generator process: ``threads`` threads; open loop when ``rate`` is set.
+
+    Request bytes are built before ``start_at`` so that making messages does not compete
+    with the gateway for the CPUs during the measurement.
+    """
+    url, size, proc, procs, duration, rate, threads, id_base, start_at = args
+    parts = urlsplit(url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+    slots = threads * procs
+    per_slot = int(duration * (rate or (2000 if size == 1 else 150)) / slots) + 2
+    requests_by_thread = [
+        [
+            _request(path, message(size, id_base + (i * slots + proc * threads + t) * size))
+            for i in range(per_slot)
+        ]
+        for t in range(threads)
+    ]
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = start_at + duration
+
+    def worker(thread: int) -> None:
+        nonlocal errors
+        k = proc * threads + thread  # this thread's slot among all clients
+        for i, request in enumerate(requests_by_thread[thread]):
+            scheduled = start_at + (i * slots + k) / rate if rate else time.monotonic()
+            if scheduled >= deadline or time.monotonic() >= deadline:
+                return
+            delay = scheduled - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = min(scheduled, time.monotonic()) if rate else time.monotonic()
+            ok = _post(host, port, request)
+            took = time.monotonic() - began
+            with lock:
+                if ok:
+                    latencies.append(took)
+                else:
+                    errors += 1
+
+    while time.monotonic() < start_at:
+        time.sleep(0.005)
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"latencies": latencies, "errors": errors}
+
+
+def http_scenario(
+    url: str, size: int, duration: float, rate: float | None, *, procs: int, threads: int
+) -> Row:
+    id_base = uuid.uuid4().int % 10**9 * 1000
+    ctx = multiprocessing.get_context("fork")
+    start_at = time.monotonic() + (6.0 if size > 1 else 3.0)  # after the bodies are built
+    args = [(url, size, p, procs, duration, rate, threads, id_base, start_at) for p in range(procs)]
+    with ctx.Pool(procs) as pool:
+        results = pool.map(_client, args)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    return Row(
+        name="gateway (HTTP)",
+        notifications=size,
+        mode=f"fixed {rate:.0f}/s" if rate else f"saturation c={procs * threads}",
+        offered=rate,
+        messages=len(latencies),
+        errors=sum(r["errors"] for r in results),
+        seconds=duration,
+        p50_ms=_percentile(latencies, 50) * 1000,
+        p99_ms=_percentile(latencies, 99) * 1000,
+    )
+
+
+def in_process(name: str, size: int, seconds: float, op: Callable[[bytes], None]) -> Row:
+    """Run ``op`` on fresh messages back to back for ``seconds`` (bodies made beforehand)."""
+    bodies = [message(size, 10**9 + uuid.uuid4().int % 10**8 * 1000 + i * size) for i in range(50)]
+    op(bodies[0])  # warm caches
+    latencies: list[float] = []
+    began = time.perf_counter()
+    i = 1
+    while time.perf_counter() - began < seconds:
+        body = (
+            bodies[i % len(bodies)]
+            if name.startswith("raw")
+            else message(size, 2 * 10**9 + i * size)
+        )
+        t = time.perf_counter()
+        op(body)
+        latencies.append(time.perf_counter() - t)
+        i += 1
+    elapsed = sum(latencies)
+    latencies.sort()
+    return Row(
+        name,
+        size,
+        "in-process, 1 thread",
+        None,
+        len(latencies),
+        0,
+        elapsed,
+        _percentile(latencies, 50) * 1000,
+        _percentile(latencies, 99) * 1000,
+    )
+
+
+def in_process_rows(redis_url: str, prefix: str, seconds: float) -> list[Row]:
+    import dramatiq
+    import redis
+
+    from gateway.broker import BrokerSettings, make_broker
+    from gateway.intake.app import build_endpoints
+    from gateway.intake.enqueue import DurableQueue
+    from gateway.intake.settings import IntakeSettings, Route
+    from gateway.intake.validate import Rules, sobject_types, validate_notifications
+    from gateway.soap import parse_envelope
+
+    env = {"SFGW_REDIS_URL": redis_url, "SFGW_REDIS_PREFIX": prefix, "SFGW_ALLOWED_ORGS": ORG}
+    settings = IntakeSettings.from_env(env)
+    endpoint = build_endpoints(settings)[CONTRACT]
+    client = redis.Redis.from_url(redis_url)
+    queue = DurableQueue(settings.core, timeout_ms=5000, ready_timeout_ms=500, dedupe_ttl_s=86400)
+    broker = make_broker(settings.core, BrokerSettings(15_000, 20_000))
+
+    def process_notification(job: dict[str, Any]) -> None:
+        """Never runs: the benchmark only enqueues."""
+
+    naive_actor = dramatiq.actor(broker=broker, queue_name="naive")(process_notification)
+    rules = Rules(allowed_orgs=(ORG[:15],))
+
+    def jobs(body: bytes) -> list[Any]:
+        payload = parse_envelope(body).payload
+        types = sobject_types(payload)
+        bound = endpoint.binder.bind(payload, endpoint.notifications_cls)
+        result = validate_notifications(
+            bound, types, endpoint.spec, rules, received_at="now", seal=lambda s: None
+        )
+        if not isinstance(result, list):
+            raise RuntimeError(f"benchmark message rejected: {result.reason}")
+        return result
+
+    def raw(body: bytes) -> None:
+        parse_envelope(body)
+        client.rpush(f"{prefix}:raw", body)
+
+    def naive(body: bytes) -> None:
+        for job in jobs(body):
+            naive_actor.send(job.to_dict())
+
+    def core(body: bytes) -> None:
+        queue.enqueue(jobs(body), Route("core", "process_notification"))
+
+    fan_route = Route("fanout", "process_message")
+
+    def fan_out(body: bytes) -> None:
+        # one Dramatiq message carrying every job of the message (as one JSON field),
+        # through the same atomic script: one round trip, like the per-notification path
+        batch = jobs(body)
+        everything = json.dumps([vars(j) for j in batch])
+        queue.enqueue([dataclasses.replace(batch[0], fields={"jobs": everything})], fan_route)
+
+    rows = []
+    for size in (1, 100):
+        rows.append(in_process("raw limit: lxml parse + 1 Redis write", size, seconds, raw))
+        rows.append(in_process("naive: bind + send() per notification", size, seconds, naive))
+        rows.append(in_process("core: bind + atomic dedupe/enqueue", size, seconds, core))
+        if size == 100:
+            rows.append(
+                in_process("fan-out: bind + 1 message per envelope", size, seconds, fan_out)
+            )
+    broker.close()
+    client.close()
+    queue.close()
+    return rows
+
+
+def _http_rows(redis_url: str, workers: int, duration: float) -> list[Row]:
+    from gateway.intake.launch import start_gateway
+
+    with tempfile.TemporaryDirectory(prefix="sfgw-bench-gw-") as tmp:
+        gateway = start_gateway(
+            Path(tmp),
+            redis_url=redis_url,
+            redis_prefix=f"bench-{uuid.uuid4().hex[:8]}",
+            env={"SFGW_ALLOWED_ORGS": ORG, "SFGW_LOG_LEVEL": "WARNING"},
+            workers=workers,
+        )
+        try:
+            url = gateway.outbound_url(CONTRACT)
+            port = urlsplit(url).port or 80
+            for size in (1, 100):  # warm every worker's parser and Redis connection
+                for _ in range(4 * workers):
+                    body = message(size, uuid.uuid4().int % 10**9 * 1000)
+                    _post("127.0.0.1", port, _request(urlsplit(url).path, body))
+            return [
+                http_scenario(url, 100, duration, 40.0, procs=2, threads=4),
+                http_scenario(url, 100, duration, None, procs=2, threads=3),
+                http_scenario(url, 1, duration, 400.0, procs=2, threads=8),
+                http_scenario(url, 1, duration, None, procs=2, threads=4),
+            ]
+        finally:
+            gateway.stop()
+
+
+def run(duration: float = 8.0, workers: int | None = None) -> int:
+    from gateway.embedded_redis import EmbeddedRedis
+
+    cpus = os.cpu_count() or 1
+    workers = workers or 2 * cpus
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sfgw-bench-") as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis").start()
+        try:
+            rows = _http_rows(server.url, workers, duration)
+            rows += in_process_rows(server.url, f"bench-{uuid.uuid4().hex[:8]}", seconds=3.0)
+        finally:
+            server.stop()
+    headers = [
+        "path",
+        "notifs/msg",
+        "mode",
+        "offered/s",
+        "msgs/s",
+        "notifs/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+    ]
+    print(
+        f"sfgw intake benchmark: {cpus} CPUs, gunicorn sync x{workers}, Redis appendfsync "
+        f"always, load generator on the same host"
+    )
+    print_table(headers, [row.cells() for row in rows])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"intake-{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "intake",
+                "when": stamp,
+                "host": {
+                    "cpus": cpus,
+                    "python": platform.python_version(),
+                    "load": os.getloadavg(),
+                },
+                "gunicorn_workers": workers,
+                "seconds_total": round(time.monotonic() - began, 1),
+                "rows": [
+                    {
+                        **asdict(r),
+                        "msgs_per_s": r.msgs_per_s,
+                        "notifs_per_s": r.msgs_per_s * r.notifications,
+                    }
+                    for r in rows
+                ],
+            },
+            indent=2,
+        )
+    )
+    print(
+        f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out} "
+        f"in {time.monotonic() - began:.0f}s"
+    )
+    return 0

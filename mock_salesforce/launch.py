@@ -1,0 +1,209 @@
+"""Start a real mock Salesforce process for tests, the demo and the benchmarks.
+
+    sf = start_mock_salesforce(tmp_path, gateway_url="http://127.0.0.1:8000", time_scale=1000)
+    try:
+        ids = sf.close_won(250)          # the rule queues one notification per Opportunity
+        sf.wait_delivered(timeout=60)    # every message acked by the gateway
+        sf.opportunities()               # order fields written back by the callbacks
+    finally:
+        sf.stop()
+
+The process is ``sfgw salesforce serve`` on a free loopback port, with its database in
+``workdir``; the helpers talk to its loopback-only admin endpoints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from gateway.processes import ChildProcess, free_port, wait_for_http
+
+
+@dataclass
+class RunningSalesforce:
+    url: str
+    org_id: str
+    db_path: Path
+    process: ChildProcess
+    client_id: str
+    client_secret: str
+    username: str
+    login_url: str
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/services/oauth2/token"
+
+    def _admin(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        response = requests.request(
+            method, f"{self.url}/admin/{path}", json=body, params=params, timeout=60
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def close_won(self, n: int) -> list[str]:
+        """Move ``n`` Opportunities to Closed Won (creating them if needed); their ids."""
+        ids: list[str] = self._admin("POST", "close-won", {"count": n})["ids"]
+        return ids
+
+    def create_opportunities(self, n: int) -> list[str]:
+        ids: list[str] = self._admin("POST", "opportunities", {"count": n})["ids"]
+        return ids
+
+    def opportunities(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._admin("GET", "opportunities")
+        return rows
+
+    def update_opportunity(self, oid: str, **fields: Any) -> dict[str, Any]:
+        row: dict[str, Any] = self._admin("PATCH", f"opportunities/{oid}", fields)
+        return row
+
+    def delete_opportunity(self, oid: str) -> None:
+        self._admin("DELETE", f"opportunities/{oid}")
+
+    def deliveries(
+        self, *, include_delivered: bool = False, attempts: bool = False
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._admin(
+            "GET", "deliveries", all=str(include_delivered).lower(), attempts=str(attempts).lower()
+        )
+        return rows
+
+    def set_definitions(self, definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._admin("PUT", "definitions", definitions)
+        return rows
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """``lock_probability``, ``lock_first_attempt``, ``unavailable_probability``,
+        ``validation_fail_ids``, ``daily_api_limit``."""
+        result: dict[str, Any] = self._admin("PUT", "faults", faults)
+        return result
+
+    def api_usage(self) -> dict[str, int]:
+        usage: dict[str, int] = self._admin("GET", "usage")
+        return usage
+
+    def reset_usage(self) -> None:
+        self._admin("DELETE", "usage")
+
+    def expire_sessions(self) -> int:
+        return int(self._admin("DELETE", "sessions")["expired"])
+
+    def new_session_id(self) -> str:
+        return str(self._admin("POST", "sessions")["session_id"])
+
+    def client_credentials_token(self) -> str:
+        response = requests.post(
+            self.token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def wait_delivered(
+        self, timeout: float = 120.0, *, notifications: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Wait until no message is pending; returns all messages (raises on timeout).
+
+        Queued notifications become messages only when the sender picks them up, so a
+        caller that knows how many it queued passes ``notifications`` to also wait until
+        that many are in finished messages.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = self.deliveries(include_delivered=True)
+            finished = rows and all(r["status"] != "pending" for r in rows)
+            if finished and (
+                notifications is None or sum(r["notifications"] for r in rows) >= notifications
+            ):
+                return rows
+            time.sleep(0.2)
+        raise TimeoutError(f"messages still pending after {timeout:.0f}s: {self.deliveries()}")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_mock_salesforce(
+    workdir: Path,
+    *,
+    gateway_url: str | None,
+    contract: str = "opportunity_with_fields",
+    send_session_id: bool = False,
+    time_scale: float = 1.0,
+    client_id: str = "sfgw-client",
+    client_secret: str = "sfgw-secret",  # noqa: S107 - a test default, documented
+    jwt_cert_pem: bytes | str | None = None,
+    username: str = "integration@sfgw.example",
+    login_url: str = "https://login.salesforce.com",
+    workers: int = 2,
+    session_ttl: float = 7200.0,
+    daily_api_limit: int = 100_000,
+    env: Mapping[str, str] | None = None,
+    startup_timeout: float = 60.0,
+) -> RunningSalesforce:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    db_path = workdir / "salesforce.sqlite3"
+    child_env = dict(os.environ)
+    child_env.update(
+        {
+            "SFGW_MOCKSF_DB": str(db_path),
+            "SFGW_MOCKSF_CONTRACTS": contract,
+            "SFGW_MOCKSF_SEND_SESSION_ID": str(send_session_id).lower(),
+            "SFGW_MOCKSF_TIME_SCALE": str(time_scale),
+            "SFGW_MOCKSF_CLIENT_ID": client_id,
+            "SFGW_MOCKSF_CLIENT_SECRET": client_secret,
+            "SFGW_MOCKSF_USERNAME": username,
+            "SFGW_MOCKSF_LOGIN_URL": login_url,
+            "SFGW_MOCKSF_SESSION_TTL": str(session_ttl),
+            "SFGW_MOCKSF_DAILY_API_LIMIT": str(daily_api_limit),
+            "SFGW_MOCKSF_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    if gateway_url:
+        child_env["SFGW_MOCKSF_GATEWAY_URL"] = gateway_url
+    if jwt_cert_pem is not None:
+        cert = workdir / "jwt_cert.pem"
+        cert.write_bytes(jwt_cert_pem.encode() if isinstance(jwt_cert_pem, str) else jwt_cert_pem)
+        child_env["SFGW_MOCKSF_JWT_CERT"] = str(cert)
+    child_env.update(env or {})
+    process = ChildProcess(
+        name="mock-salesforce",
+        argv=[
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "salesforce",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        env=child_env,
+        log_path=workdir / "mock_salesforce.log",
+    ).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(process, f"{url}/healthz", timeout=startup_timeout)
+        org = requests.get(f"{url}/admin/org", timeout=30).json()
+    except BaseException:
+        process.stop()
+        raise
+    return RunningSalesforce(
+        url, org["org_id"], db_path, process, client_id, client_secret, username, login_url
+    )

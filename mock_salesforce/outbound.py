@@ -1,0 +1,121 @@
+"""Rendering an outbound message with the contract's own generated classes.
+
+The payload is the record's state when the message is *sent* (not when it was queued),
+as Salesforce does; a deleted record goes out with no data but its Id. Fields are the
+ones the contract's ``Opportunity`` type declares, so the id-only contract sends only
+``Id`` and the with-fields contract sends its eight fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lxml import etree
+from xsdata.formats.dataclass.models.generics import DerivedElement
+from xsdata.models.datatype import XmlDate, XmlDateTime
+
+from gateway.bindings.binder import ContractBinder
+from gateway.soap import envelope
+
+OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
+SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
+
+_binders: dict[str, ContractBinder] = {}
+
+
+def binder_for(contract: str) -> ContractBinder:
+    binder = _binders.get(contract)
+    if binder is None:
+        binder = _binders[contract] = ContractBinder(f"generated.{contract}")
+    return binder
+
+
+def contract_fields(contract: str) -> list[str]:
+    """The API names of the fields the contract's ``Opportunity`` carries (Id first)."""
+    cls = binder_for(contract).cls("Opportunity")
+    return [
+        f.metadata.get("name", f.name)
+        for f in dataclasses.fields(cls)
+        if f.name != "fields_to_null"
+    ]
+
+
+def _value(api_name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if api_name == "CloseDate":
+        return XmlDate.from_date(dt.date.fromisoformat(str(value)))
+    if api_name in ("LastModifiedDate", "SystemModstamp", "CreatedDate"):
+        moment = dt.datetime.fromtimestamp(float(value), dt.UTC).replace(microsecond=0)
+        return XmlDateTime.from_datetime(moment)
+    return value
+
+
+def render_message(
+    *,
+    contract: str,
+    org_id: str,
+    action_id: str,
+    session_id: str | None,
+    enterprise_url: str,
+    partner_url: str,
+    notifications: Sequence[tuple[str, str]],
+    records: Mapping[str, Mapping[str, Any]],
+) -> bytes:
+    """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)]."""
+    binder = binder_for(contract)
+    opportunity_cls = binder.cls("Opportunity")
+    notification_cls = binder.cls("OpportunityNotification")
+    notifications_cls = binder.cls("Notifications")
+    items = []
+    deleted: list[int] = []
+    for index, (notification_id, record_id) in enumerate(notifications):
+        record = records.get(record_id)
+        kwargs: dict[str, Any] = {"id": record_id}
+        if record is None or record.get("IsDeleted"):
+            deleted.append(index)
+        else:
+            for f in dataclasses.fields(opportunity_cls):
+                api = f.metadata.get("name", f.name)
+                if f.name in ("id", "fields_to_null") or api not in record:
+                    continue
+                kwargs[f.name] = _value(api, record[api])
+        sobject = opportunity_cls(**kwargs)
+        items.append(
+            notification_cls(
+                id=notification_id,
+                # Salesforce always writes xsi:type="sf:Opportunity" on sObject.
+                s_object=DerivedElement(
+                    qname=f"{{{OUTBOUND_NS}}}sObject",
+                    value=sobject,
+                    type=f"{{{SOBJECT_NS}}}Opportunity",
+                ),
+            )
+        )
+    message = notifications_cls(
+        organization_id=org_id,
+        action_id=action_id,
+        session_id=session_id,
+        enterprise_url=enterprise_url,
+        partner_url=partner_url,
+        notification=items,
+    )
+    rendered = binder.render(message)
+    if deleted:
+        rendered = _strip_deleted(rendered, deleted)
+    return envelope(rendered)
+
+
+def _strip_deleted(rendered: bytes, indexes: Sequence[int]) -> bytes:
+    """A deleted record's notification carries no data but its Id (xsdata would write
+    every nillable field as ``xsi:nil``, which would claim the fields are empty)."""
+    root = etree.fromstring(rendered)
+    sobjects = list(root.iter(f"{{{OUTBOUND_NS}}}sObject"))
+    for index in indexes:
+        for child in list(sobjects[index]):
+            if etree.QName(child).localname != "Id":
+                sobjects[index].remove(child)
+    return etree.tostring(root)

@@ -1,0 +1,270 @@
+"""SOAP Partner API ``update()`` and ``retrieve()`` with the generated ``partner`` classes.
+
+Requests are parsed with the hardened parser in :mod:`gateway.soap` and bound with
+``generated.partner``; replies carry a ``LimitInfoHeader``; call-level errors are SOAP
+faults shaped exactly as Salesforce sends them (``sf:INVALID_SESSION_ID`` with an
+``UnexpectedErrorFault`` detail, HTTP 500).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from lxml import etree
+from xsdata.formats.dataclass.models.generics import AnyElement
+
+from gateway import sfid
+from gateway.bindings.binder import BindingError, ContractBinder
+from gateway.soap import SOAP11_ENV, XSI, SoapParseError, envelope, parse_envelope
+from mock_salesforce.records import FIELDS, canonical_field, iso_datetime
+from mock_salesforce.updates import MAX_RECORDS, save
+
+if TYPE_CHECKING:
+    from mock_salesforce.app import Org
+
+PARTNER_NS = "urn:partner.soap.sforce.com"
+SOBJECT_NS = "urn:sobject.partner.soap.sforce.com"
+FAULT_NS = "urn:fault.partner.soap.sforce.com"
+
+_binder = ContractBinder("generated.partner")
+
+
+def fault(code: str, message: str, kind: str = "UnexpectedErrorFault") -> bytes:
+    extra = (
+        "<sf:row>-1</sf:row><sf:column>-1</sf:column>"
+        if kind in ("InvalidFieldFault", "MalformedQueryFault", "InvalidSObjectFault")
+        else ""
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}" xmlns:sf="{FAULT_NS}" xmlns:xsi="{XSI}">'
+        "<soapenv:Body><soapenv:Fault>"
+        f"<faultcode>sf:{code}</faultcode>"
+        f"<faultstring>{escape(code)}: {escape(message)}</faultstring>"
+        f'<detail><sf:{kind} xsi:type="sf:{kind}">'
+        f"<sf:exceptionCode>{code}</sf:exceptionCode>"
+        f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage>{extra}"
+        f"</sf:{kind}></detail>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    ).encode()
+
+
+def client_fault(message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>soapenv:Client</faultcode><faultstring>{escape(message)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    ).encode()
+
+
+def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:  # noqa: PLR0911
+    try:
+        env = parse_envelope(body)
+    except SoapParseError as error:
+        return 500, client_fault(str(error))
+    session = _header_value(env.header, "SessionHeader", "sessionId")
+    if (
+        session is None
+        or org15[:15] != org.settings.org_id15
+        or not org.store.touch_session(session, org.settings.session_ttl)
+    ):
+        return 500, fault(
+            "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"
+        )
+    allowed, _ = org.store.count_call(org.api_limit())
+    if not allowed:
+        return 500, fault("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+    if org.rng.random() < float(org.store.faults().get("unavailable_probability") or 0):
+        return 503, fault(
+            "SERVER_UNAVAILABLE", "Server is temporarily unavailable, try again later."
+        )
+    payload = env.payload
+    if payload.tag == f"{{{PARTNER_NS}}}update":
+        all_or_none = (_header_value(env.header, "AllOrNoneHeader", "allOrNone") or "").strip() in (
+            "true",
+            "1",
+        )
+        return _update(org, payload, all_or_none)
+    if payload.tag == f"{{{PARTNER_NS}}}retrieve":
+        return _retrieve(org, payload)
+    return 500, client_fault(f"No operation available for request {payload.tag}")
+
+
+def _header_value(header: etree._Element | None, name: str, child: str) -> str | None:
+    if header is None:
+        return None
+    node = header.find(f"{{{PARTNER_NS}}}{name}/{{{PARTNER_NS}}}{child}")
+    return None if node is None or not (node.text or "").strip() else (node.text or "").strip()
+
+
+def _limit_header(org: Org) -> bytes:
+    header = _binder.cls("LimitInfoHeader")(
+        limit_info=[
+            _binder.cls("LimitInfo")(
+                current=org.store.usage(), limit=org.api_limit(), type_value="API REQUESTS"
+            )
+        ]
+    )
+    return _binder.render(header)
+
+
+def _split_fields(payload: etree._Element) -> tuple[etree._Element, list[dict[str, object]]]:
+    """Take the record fields (the ``xsd:any`` part of each sObject) out of a copy.
+
+    xsdata resolves the sObject wildcard (``##targetNamespace``) against the parent
+    element's namespace, so it refuses ``sf:Order_Number__c``; the fixed part (type,
+    fieldsToNull, Id) is bound with the generated classes and the fields are read here.
+    """
+    copy = etree.fromstring(etree.tostring(payload))
+    fixed = {f"{{{SOBJECT_NS}}}{name}" for name in ("type", "fieldsToNull", "Id")}
+    fields: list[dict[str, object]] = []
+    for sobject in copy.findall(f"{{{PARTNER_NS}}}sObjects"):
+        values: dict[str, object] = {}
+        for child in list(sobject):
+            if not isinstance(child.tag, str) or child.tag in fixed:
+                continue
+            name = etree.QName(child).localname
+            nil = child.get(f"{{{XSI}}}nil") in ("true", "1")
+            values[name] = None if nil else (child.text or "")
+            sobject.remove(child)
+        fields.append(values)
+    return copy, fields
+
+
+def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, bytes]:
+    stripped, field_values = _split_fields(payload)
+    try:
+        request = _binder.bind(stripped, _binder.cls("Update"))
+    except BindingError as error:
+        return 500, client_fault(f"update: {error}")
+    if len(request.s_objects) > MAX_RECORDS:
+        return 500, fault(
+            "UNKNOWN_EXCEPTION", "Too many records: update accepts at most 200 sObjects"
+        )
+    items: list[tuple[object, dict[str, object]]] = []
+    wrong_type: set[int] = set()
+    for index, (sobject, values) in enumerate(zip(request.s_objects, field_values, strict=True)):
+        if sobject.type_value != "Opportunity":
+            wrong_type.add(index)
+        changes = dict(values)
+        for name in sobject.fields_to_null:
+            changes[name] = None
+        items.append((sobject.id, changes))
+    results = save(org.store, items, all_or_none=all_or_none, rng=org.rng)
+    save_result = _binder.cls("SaveResult")
+    error_cls = _binder.cls("Error")
+    status_code = _binder.module.StatusCode
+    rendered = []
+    for index, result in enumerate(results):
+        errors = [
+            error_cls(
+                fields=list(e.fields), message=e.message, status_code=status_code(e.status_code)
+            )
+            for e in result.errors
+        ]
+        if index in wrong_type:
+            errors = [
+                error_cls(
+                    message="Must send a concrete entity type.",
+                    status_code=status_code.INVALID_TYPE,
+                )
+            ]
+        rendered.append(save_result(errors=errors, id=result.id or "", success=not errors))
+    body = _binder.render(_binder.cls("UpdateResponse")(result=rendered))
+    return 200, envelope(_nil_empty_ids(body), _limit_header(org))
+
+
+def _nil_empty_ids(body: bytes) -> bytes:
+    """A failed SaveResult carries ``<id xsi:nil="true"/>``, as Salesforce writes it."""
+    root = etree.fromstring(body)
+    for node in root.iter(f"{{{PARTNER_NS}}}id"):
+        if not node.text:
+            node.set(f"{{{XSI}}}nil", "true")
+    return etree.tostring(root)
+
+
+def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: PLR0912
+    try:
+        request = _binder.bind(payload, _binder.cls("Retrieve"))
+    except BindingError as error:
+        return 500, client_fault(f"retrieve: {error}")
+    if request.s_object_type != "Opportunity":
+        return 500, fault(
+            "INVALID_TYPE",
+            f"sObject type '{request.s_object_type}' is not supported.",
+            "InvalidSObjectFault",
+        )
+    names = []
+    for raw in request.field_list.split(","):
+        spec = canonical_field(raw.strip())
+        if spec is None:
+            return 500, fault(
+                "INVALID_FIELD",
+                f"No such column '{raw.strip()}' on entity 'Opportunity'.",
+                "InvalidFieldFault",
+            )
+        names.append(spec.name)
+    for raw_id in request.ids:
+        if not sfid.is_valid(raw_id):
+            return 500, fault("MALFORMED_ID", f"invalid ID field: {raw_id}", "InvalidIdFault")
+    if len(request.ids) > 2000:
+        return 500, fault("UNKNOWN_EXCEPTION", "retrieve accepts at most 2000 ids")
+    records = org.store.get_many([sfid.to18(i) for i in request.ids])
+    kinds = {f.name: f.kind for f in FIELDS}
+    sobject_cls = _binder.cls("SObject")
+    results: list[Any] = []
+    missing: list[int] = []
+    for index, raw_id in enumerate(request.ids):
+        record = records.get(sfid.to18(raw_id))
+        if record is None or record["IsDeleted"]:
+            missing.append(index)
+            results.append(sobject_cls(type_value="Opportunity", id=""))
+            continue
+        fields = []
+        for name in names:
+            if name == "Id":
+                continue
+            value = record.get(name)
+            if kinds[name] == "datetime":
+                value = (iso_datetime(value) or "").replace("+0000", "Z") or None
+            attributes = {} if value is not None else {f"{{{XSI}}}nil": "true"}
+            text = None if value is None else _text(value)
+            fields.append(
+                AnyElement(qname=f"{{{SOBJECT_NS}}}{name}", text=text, attributes=attributes)
+            )
+        results.append(
+            sobject_cls(type_value="Opportunity", id=record["Id"], target_namespace_element=fields)
+        )
+    body = _binder.render(_binder.cls("RetrieveResponse")(result=results))
+    root = etree.fromstring(body)
+    # Ids that match no record come back as <result xsi:nil="true"/>.
+    result_nodes = root.findall(f"{{{PARTNER_NS}}}result")
+    for index in missing:
+        node = result_nodes[index]
+        for child in list(node):
+            node.remove(child)
+        node.attrib.clear()
+        node.set(f"{{{XSI}}}nil", "true")
+    for index, node in enumerate(result_nodes):
+        if index not in missing:
+            node.set(f"{{{XSI}}}type", "sf:sObject")
+    return 200, envelope(_with_sf_prefix(etree.tostring(root)), _limit_header(org))
+
+
+def _with_sf_prefix(body: bytes) -> bytes:
+    """Declare ``sf`` (the sObject namespace) on the root: ``xsi:type="sf:sObject"``."""
+    root = etree.fromstring(body)
+    nsmap: dict[str, str] = {k: v for k, v in root.nsmap.items() if k is not None}
+    nsmap["sf"] = SOBJECT_NS
+    new_root = etree.Element(root.tag, nsmap=nsmap)
+    for child in list(root):
+        new_root.append(child)
+    return etree.tostring(new_root)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

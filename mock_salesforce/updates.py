@@ -1,0 +1,131 @@
+"""Saving a batch of Opportunity updates the way Salesforce does (one transaction).
+
+Shared by REST (single record and sObject Collections) and SOAP ``update()``: each record
+gets a SaveResult in input order; with ``allOrNone`` one failure rolls back the rest
+(``ALL_OR_NONE_OPERATION_ROLLED_BACK``). Injected faults (row lock, validation rule) are
+decided here too, so every API sees the same ones.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway import sfid
+from mock_salesforce.records import ApiError, check_id, validate_changes
+from mock_salesforce.store import OrgStore
+
+MAX_RECORDS = 200
+
+
+@dataclass
+class SaveResult:
+    id: str | None
+    errors: list[ApiError] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+    def rest(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "success": self.success,
+            "errors": [e.rest("statusCode") for e in self.errors],
+        }
+        if self.id is not None:
+            body = {"id": self.id, **body}
+        return body
+
+
+def save(
+    store: OrgStore,
+    items: Sequence[tuple[object, Mapping[str, object]]],
+    *,
+    all_or_none: bool,
+    rng: random.Random | None = None,
+    now: float | None = None,
+) -> list[SaveResult]:
+    rng = rng or random.Random()
+    now = time.time() if now is None else now
+    faults = store.faults()
+    failing = set(faults.get("validation_fail_ids") or [])
+    results: list[SaveResult] = []
+    planned: list[tuple[int, str, dict[str, object]]] = []
+    with store.tx():
+        for index, (raw_id, changes) in enumerate(items):
+            bad_id = check_id(raw_id)
+            if bad_id is not None:
+                results.append(SaveResult(None, [bad_id]))
+                continue
+            oid = sfid.to18(str(raw_id))
+            record = store.get(oid)
+            if record is None:
+                results.append(
+                    SaveResult(
+                        None,
+                        [ApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ())],
+                    )
+                )
+                continue
+            if record["IsDeleted"]:
+                results.append(
+                    SaveResult(None, [ApiError("ENTITY_IS_DELETED", "entity is deleted", ())])
+                )
+                continue
+            checked = validate_changes(changes)
+            if checked.errors:
+                results.append(SaveResult(None, checked.errors))
+                continue
+            if oid in failing or oid[:15] in failing:
+                results.append(
+                    SaveResult(
+                        None,
+                        [
+                            ApiError(
+                                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                                "Order number cannot be set on this Opportunity (validation rule)",
+                                (),
+                            )
+                        ],
+                    )
+                )
+                continue
+            locked = rng.random() < float(faults.get("lock_probability") or 0.0)
+            if faults.get("lock_first_attempt") and store.first_lock(oid):
+                locked = True
+            if locked:
+                results.append(
+                    SaveResult(
+                        None,
+                        [
+                            ApiError(
+                                "UNABLE_TO_LOCK_ROW",
+                                "unable to obtain exclusive access to this record or 1 "
+                                f"records: {oid}",
+                                (),
+                            )
+                        ],
+                    )
+                )
+                continue
+            results.append(SaveResult(oid))
+            planned.append((index, oid, checked.changes))
+        failed = any(not r.success for r in results)
+        if all_or_none and failed:
+            for index, _, _ in planned:
+                results[index].errors.append(
+                    ApiError(
+                        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                        "Record rolled back because not all records were valid and the request "
+                        "was using AllOrNone header",
+                        (),
+                    )
+                )
+                results[index].id = None
+            return results
+        for _, oid, changes in planned:
+            store.apply_in_tx(oid, changes, now)
+    return results

@@ -1,0 +1,146 @@
+"""Each fault mode against a real server: what the client sees and how it is classified."""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from gateway.erp import ErpError, ErpRetryableError, OrderRequest
+from mock_erp.launch import RunningErp, start_mock_erp
+from mock_erp.store import OrderStore
+
+from .conftest import ClientFactory, new_reference
+from .test_contract import post
+
+
+def orders_for(erp: RunningErp, ref: str) -> int:
+    store = OrderStore(erp.db_path)
+    try:
+        return 1 if store.by_reference(ref) is not None else 0
+    finally:
+        store.close()
+
+
+def test_fixed_latency_delays_but_succeeds(erp: RunningErp, make_client: ClientFactory) -> None:
+    client = make_client(erp.url)
+    erp.set_faults({"latency": {"distribution": "fixed", "ms": 400}})
+    started = time.monotonic()
+    result = client.create_order(OrderRequest(external_reference=new_reference()))
+    assert time.monotonic() - started >= 0.4
+    assert result.created
+
+
+def test_faults_are_seen_by_every_worker(erp: RunningErp) -> None:
+    """Latency + error rate 1: four concurrent calls occupy both sync workers, all fail."""
+    erp.set_faults(
+        {"latency": {"distribution": "uniform", "min_ms": 600, "max_ms": 800}, "error": {"rate": 1}}
+    )
+    ref = new_reference()
+    payload = (
+        '<CreateOrder xmlns="urn:example:erp:orders:v1">'
+        f"<ExternalReference>{ref}</ExternalReference></CreateOrder>"
+    )
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: post(erp, payload), range(4)))
+    assert all(r.status_code == 500 and b"UnavailableFault" in r.content for r in responses)
+    assert len({r.headers["X-Mock-Erp-Worker"] for r in responses}) == 2
+    assert orders_for(erp, ref) == 0
+    assert erp.get_faults()["faults"]["error"] == {"rate": 1.0, "mode": "unavailable"}
+
+
+def test_http_503_is_retryable(erp: RunningErp, make_client: ClientFactory) -> None:
+    client = make_client(erp.url)
+    ref = new_reference()
+    erp.set_faults({"error": {"rate": 1, "mode": "http503"}})
+    with pytest.raises(ErpRetryableError) as info:
+        client.create_order(OrderRequest(external_reference=ref))
+    assert "HTTP 503" in info.value.reason
+    assert orders_for(erp, ref) == 0
+
+
+def test_slow_response_times_out_then_retry_finds_the_order(
+    erp: RunningErp, make_client: ClientFactory
+) -> None:
+    client = make_client(erp.url, read_timeout_s=1.0)
+    ref = new_reference()
+    erp.set_faults({"slow_response": {"rate": 1, "seconds": 3}})
+    started = time.monotonic()
+    with pytest.raises(ErpRetryableError) as info:
+        client.create_order(OrderRequest(external_reference=ref))
+    assert time.monotonic() - started < 2.9
+    assert "no response within 1s" in info.value.reason
+    assert orders_for(erp, ref) == 1  # committed before the (late) answer
+    erp.set_faults()
+    retry = client.create_order(OrderRequest(external_reference=ref))
+    assert retry.created is False
+    assert client.get_order(external_reference=ref) == retry
+
+
+def test_commit_then_drop_then_retry_yields_the_original_order(
+    erp: RunningErp, make_client: ClientFactory
+) -> None:
+    client = make_client(erp.url)
+    ref = new_reference()
+    erp.set_faults({"drop_after_commit": {"rate": 1}})
+    with pytest.raises(ErpRetryableError) as info:
+        client.create_order(OrderRequest(external_reference=ref))
+    assert "closed the connection without a response" in info.value.reason
+    stored = OrderStore(erp.db_path).by_reference(ref)
+    assert stored is not None
+    erp.set_faults()
+    retry = client.create_order(OrderRequest(external_reference=ref))
+    assert (retry.order_number, retry.created) == (stored.order_number, False)
+    assert orders_for(erp, ref) == 1
+
+
+def test_startup_faults_apply_from_the_first_request(
+    tmp_path: Path, make_client: ClientFactory
+) -> None:
+    server = start_mock_erp(tmp_path, faults={"error": {"rate": 1}})
+    try:
+        client = make_client(server.url)
+        with pytest.raises(ErpRetryableError):
+            client.create_order(OrderRequest(external_reference=new_reference()))
+        assert server.get_faults()["faults"]["error"]["rate"] == 1.0
+    finally:
+        server.stop()
+
+
+def _refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_down_window_refuses_connections_then_recovers(
+    tmp_path: Path, make_client: ClientFactory
+) -> None:
+    server = start_mock_erp(tmp_path)
+    try:
+        port = int(server.url.split(":")[2].split("/")[0])
+        client = make_client(server.url, connect_timeout_s=2)
+        before = client.create_order(OrderRequest(external_reference=new_reference()))
+        server.set_faults({"down": {"seconds": 6}})
+        seen: ErpError | None = None
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and seen is None:
+            if _refused(port):
+                try:
+                    client.create_order(OrderRequest(external_reference=new_reference()))
+                except ErpRetryableError as error:
+                    if "connection refused" in error.reason:
+                        seen = error
+            time.sleep(0.1)
+        assert seen is not None, "the client never saw connection refused"
+        assert seen.retryable
+        server.wait_ready(timeout=60)
+        again = client.get_order(order_number=before.order_number)
+        assert again is not None and again.external_reference == before.external_reference
+    finally:
+        server.stop()

@@ -1,0 +1,195 @@
+"""The functional core without sockets: validation, JSON values, addresses, settings."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import dramatiq
+import pytest
+from xsdata.models.datatype import XmlDate, XmlDateTime
+
+from gateway import sfid
+from gateway.bindings.binder import ContractBinder
+from gateway.config import ConfigError
+from gateway.intake.enqueue import dramatiq_message
+from gateway.intake.network import client_address, is_allowed
+from gateway.intake.settings import IntakeSettings, Route
+from gateway.intake.validate import (
+    ContractSpec,
+    Rejection,
+    Rules,
+    json_value,
+    sobject_types,
+    validate_notifications,
+)
+from gateway.jobs import NotificationJob
+from gateway.soap import parse_envelope
+from tests.intake.messages import ACTION, ORG, OTHER_ORG, shape, simple_message
+
+CONTRACT = "opportunity_with_fields"
+BINDER = ContractBinder(f"generated.{CONTRACT}")
+SPEC = ContractSpec.from_shape(CONTRACT, shape(CONTRACT), BINDER.cls("Opportunity"))
+
+
+def run(body: bytes, rules: Rules | None = None) -> list[object] | Rejection:
+    payload = parse_envelope(body).payload
+    types = sobject_types(payload)
+    bound = BINDER.bind(payload, BINDER.cls("Notifications"))
+    return validate_notifications(  # type: ignore[return-value]
+        bound,
+        types,
+        SPEC,
+        rules or Rules(allowed_orgs=(sfid.to15(ORG),)),
+        received_at="2026-01-01T00:00:00.000+00:00",
+        seal=lambda s: f"sealed({len(s)})",
+    )
+
+
+def test_accepts_and_normalises_ids() -> None:
+    message = simple_message(2, org=sfid.to15(ORG))
+    message.records[0].notification_id = message.records[0].notification_id[:15]
+    message.records[0].fields["AccountId"] = "001000000000001"
+    jobs = run(message.xml())
+    assert not isinstance(jobs, Rejection)
+    job = jobs[0]
+    assert job.organization_id == ORG  # type: ignore[attr-defined]
+    assert job.notification_id == sfid.to18(message.records[0].notification_id)  # type: ignore[attr-defined]
+    assert job.fields["AccountId"] == sfid.to18("001000000000001")  # type: ignore[attr-defined]
+
+
+def test_session_id_is_sealed_not_copied() -> None:
+    jobs = run(simple_message(1, session_id="00D7F00000107Xs!secret").xml())
+    assert not isinstance(jobs, Rejection)
+    assert jobs[0].session_id_encrypted == "sealed(22)"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("rules", "org", "code"),
+    [
+        (Rules(allowed_orgs=(sfid.to15(ORG),)), OTHER_ORG, "wrong_org"),
+        (Rules(allowed_orgs=None), OTHER_ORG, None),
+        (Rules(allowed_orgs=None, allowed_actions=(sfid.to15(ORG),)), ORG, "wrong_action"),
+        (Rules(allowed_orgs=None, allowed_actions=(sfid.to15(ACTION),)), ORG, None),
+    ],
+)
+def test_allowlists(rules: Rules, org: str, code: str | None) -> None:
+    result = run(simple_message(1, org=org).xml(), rules)
+    assert (result.code if isinstance(result, Rejection) else None) == code
+
+
+def test_account_typed_record_that_binds_as_opportunity_is_rejected() -> None:
+    body = simple_message(1).xml().replace(b"sf:Opportunity", b"sf:Account")
+    result = run(body)
+    assert isinstance(result, Rejection) and result.code == "wrong_type"
+
+
+def test_json_values() -> None:
+    assert json_value(XmlDate(2024, 5, 1)) == "2024-05-01"
+    assert json_value(XmlDateTime(2024, 5, 1, 10, 11, 12, 0, 0)) == "2024-05-01T10:11:12Z"
+    assert json_value(b"\x00\x01") == "AAE="
+    assert json_value(1.5) == 1.5 and json_value(True) is True and json_value(None) is None
+
+
+def test_non_finite_doubles_keep_their_lexical_form() -> None:
+    message = simple_message(1)
+    message.records[0].fields["Amount"] = "NaN"
+    jobs = run(message.xml())
+    assert not isinstance(jobs, Rejection)
+    amount = jobs[0].fields["Amount"]  # type: ignore[attr-defined]
+    assert amount == "NaN" and not (isinstance(amount, float) and math.isnan(amount))
+
+
+NET = [ipaddress.ip_network("10.0.0.0/8")]
+PROXY = [ipaddress.ip_network("127.0.0.1/32")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "xff", "trusted", "expected"),
+    [
+        ("10.0.0.1", None, [], "10.0.0.1"),
+        ("127.0.0.1", "10.1.1.1", [], "127.0.0.1"),  # untrusted peer: header ignored
+        ("127.0.0.1", "10.1.1.1", PROXY, "10.1.1.1"),
+        ("127.0.0.1", "10.1.1.1, 127.0.0.1", PROXY, "10.1.1.1"),  # chained trusted proxies
+        ("127.0.0.1", "10.1.1.1, 8.8.8.8", PROXY, "8.8.8.8"),  # spoofed left part ignored
+        ("127.0.0.1", "junk", PROXY, None),
+    ],
+)
+def test_client_address(peer: str, xff: str | None, trusted: list, expected: str | None) -> None:  # type: ignore[type-arg]
+    address = client_address(peer, xff, trusted)
+    assert (str(address) if address else None) == expected
+
+
+def test_is_allowed() -> None:
+    assert is_allowed(ipaddress.ip_address("10.2.3.4"), NET)
+    assert not is_allowed(ipaddress.ip_address("11.2.3.4"), NET)
+    assert not is_allowed(None, NET)
+    assert is_allowed(None, [])
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {"SFGW_ALLOWED_ORGS": ORG, **extra}
+
+
+def test_routes_default_explicit_and_override() -> None:
+    settings = IntakeSettings.from_env(env(SFGW_ROUTE_OPPORTUNITY_ID_ONLY="deals:sync_deal"))
+    assert settings.route_for("opportunity_with_fields") == Route("orders", "process_notification")
+    assert settings.route_for("opportunity_id_only") == Route("deals", "sync_deal")
+    assert settings.route_for("shipment__c") == Route("shipment__c", "shipment__c")
+    with pytest.raises(ConfigError, match="SFGW_ROUTE_NOPE"):
+        IntakeSettings.from_env(env(SFGW_ROUTE_NOPE="x")).check_routes(["opportunity_id_only"])
+    with pytest.raises(ConfigError, match="QUEUE:ACTOR"):
+        IntakeSettings.from_env(env(SFGW_ROUTE_X="bad queue"))
+
+
+def test_settings_refuse_unsafe_or_broken_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SFGW_ALLOWED_ORGS is not set"):
+        IntakeSettings.from_env({})
+    with pytest.raises(ConfigError, match="SFGW_ALLOWED_ORGS"):
+        IntakeSettings.from_env({"SFGW_ALLOWED_ORGS": "00Dnope"})
+    assert IntakeSettings.from_env({"SFGW_ALLOWED_ORGS": "*"}).allowed_orgs is None
+    with pytest.raises(ConfigError, match="SFGW_TLS_CERT and SFGW_TLS_KEY"):
+        IntakeSettings.from_env(env(SFGW_TLS_CERT=__file__))
+    with pytest.raises(ConfigError, match="SFGW_MAX_BODY_BYTES"):
+        IntakeSettings.from_env(env(SFGW_MAX_BODY_BYTES="12"))
+
+
+def test_serve_with_bad_settings_fails_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--bind", "127.0.0.1:1"],
+        env={"PATH": "/usr/bin:/bin", "SFGW_REDIS_URL": "redis://127.0.0.1:1/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SFGW_ALLOWED_ORGS" in lines[0]
+
+
+def test_encoded_job_is_what_dramatiq_itself_would_send() -> None:
+    job = NotificationJob(
+        contract=CONTRACT,
+        organization_id=ORG,
+        action_id=ACTION,
+        notification_id=sfid.to18("04l000000000001"),
+        object_type="Opportunity",
+        record_id=sfid.to18("006000000000001"),
+        fields={"Amount": 1.5, "CloseDate": "2026-01-01", "Name": None},
+    )
+    ours = dramatiq.Message.decode(dramatiq_message(job, Route("orders", "p"), "rid"))
+    theirs = dramatiq.Message(
+        queue_name="orders",
+        actor_name="p",
+        args=(job.to_dict(),),
+        kwargs={},
+        options={"redis_message_id": "rid"},
+        message_id=ours.message_id,
+        message_timestamp=ours.message_timestamp,
+    )
+    assert json.loads(ours.encode()) == json.loads(theirs.encode())
+    assert NotificationJob.from_dict(ours.args[0]) == job
