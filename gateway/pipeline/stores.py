@@ -1,0 +1,205 @@
+"""The pipeline's own state in Redis: which notifications are done, and the dead letters.
+
+Crash safety comes from the order of the steps, not from transactions across systems:
+
+* A notification is marked done only AFTER its order exists in the ERP and its callback
+  job is on the queue. A worker killed between any two steps leaves it not-done, so the
+  redelivered message runs again; the ERP's idempotency on the Opportunity Id returns the
+  same order instead of creating a second one, and a repeated callback writes the same
+  values again. The marker lives ``SFGW_DEDUPE_TTL_S`` (at least 7 days).
+* A dead letter's id is derived from (stage, org, notification or record), so the same
+  job dead-lettered twice (a crash between writing the letter and acking the message)
+  overwrites its own letter instead of adding another, and a job that later succeeds
+  (replayed, or redelivered after that crash) removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from gateway.secrets import redact
+from gateway.settings import CoreSettings
+
+
+class DoneMarkers:
+    """(org15, notification id) pairs whose work is complete."""
+
+    def __init__(self, client: redis.Redis, core: CoreSettings, ttl_s: int) -> None:
+        self._client = client
+        self._core = core
+        self._ttl = ttl_s
+
+    def key(self, org15: str, notification_id: str) -> str:
+        return self._core.key("pipeline", "done", org15, notification_id)
+
+    def is_done(self, org15: str, notification_id: str) -> bool:
+        return bool(self._client.exists(self.key(org15, notification_id)))
+
+    def mark_done(self, org15: str, notification_id: str, outcome: str) -> None:
+        self._client.set(self.key(org15, notification_id), outcome, ex=self._ttl)
+
+
+def safe_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The job payload without secrets: the encrypted SessionId is dropped outright (it
+    is useless after the session expired and must not outlive the job), and every text
+    value passes through :func:`redact`."""
+    cleaned = {k: v for k, v in payload.items() if k != "session_id_encrypted"}
+    result: dict[str, Any] = json.loads(redact(json.dumps(cleaned, default=str)))
+    return result
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    when: float
+    stage: str
+    queue: str
+    actor: str
+    organization_id: str
+    opportunity_id: str
+    notification_id: str
+    reason: str
+    attempts: int
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> DeadLetter:
+        data = json.loads(raw)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def letter_id(stage: str, organization_id: str, key: str) -> str:
+    """Deterministic, short and copy-pasteable: the same job always gets the same id."""
+    digest = hashlib.sha256(f"{stage}|{organization_id[:15]}|{key}".encode()).hexdigest()
+    return f"{stage[:3]}-{digest[:12]}"
+
+
+class DeadLetters:
+    """Dead letters: a hash id -> JSON plus a sorted set id -> time for listing."""
+
+    def __init__(self, client: redis.Redis, core: CoreSettings) -> None:
+        self._client = client
+        self._hash = core.key("pipeline", "dlq")
+        self._index = core.key("pipeline", "dlq", "index")
+
+    def add(
+        self,
+        *,
+        stage: str,
+        queue: str,
+        actor: str,
+        organization_id: str,
+        opportunity_id: str,
+        notification_id: str,
+        reason: str,
+        attempts: int,
+        payload: Mapping[str, Any],
+        now: float | None = None,
+    ) -> DeadLetter:
+        key = notification_id if stage == "orders" else opportunity_id or notification_id
+        letter = DeadLetter(
+            id=letter_id(stage, organization_id, key),
+            when=time.time() if now is None else now,
+            stage=stage,
+            queue=queue,
+            actor=actor,
+            organization_id=organization_id,
+            opportunity_id=opportunity_id,
+            notification_id=notification_id,
+            reason=redact(reason)[:1000],
+            attempts=attempts,
+            payload=safe_payload(payload),
+        )
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(self._hash, letter.id, letter.to_json())
+        pipe.zadd(self._index, {letter.id: letter.when})
+        pipe.execute()
+        return letter
+
+    def get(self, letter_id_: str) -> DeadLetter | None:
+        raw = self._client.hget(self._hash, letter_id_)
+        return None if raw is None else DeadLetter.from_json(raw)
+
+    def remove(self, letter_id_: str) -> bool:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hdel(self._hash, letter_id_)
+        pipe.zrem(self._index, letter_id_)
+        removed, _ = pipe.execute()
+        return bool(removed)
+
+    def resolve(self, stage: str, organization_id: str, key: str) -> None:
+        """The job succeeded after all: drop its letter if there is one."""
+        self.remove(letter_id(stage, organization_id, key))
+
+    def count(self) -> int:
+        return int(self._client.zcard(self._index))
+
+    def iter(
+        self, *, stage: str | None = None, since: float | None = None, batch: int = 500
+    ) -> Iterator[DeadLetter]:
+        """Oldest first."""
+        low: float | str = "-inf" if since is None else since
+        offset = 0
+        while True:
+            found: Any = self._client.zrangebyscore(
+                self._index, low, "+inf", start=offset, num=batch
+            )
+            ids: list[bytes] = list(found)
+            if not ids:
+                return
+            offset += len(ids)
+            for raw in self._client.hmget(self._hash, ids):
+                if raw is None:
+                    continue
+                letter = DeadLetter.from_json(raw)
+                if stage is None or letter.stage == stage:
+                    yield letter
+
+    def purge(self) -> int:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zcard(self._index)
+        pipe.delete(self._hash, self._index)
+        count, _ = pipe.execute()
+        return int(count)
+
+
+class Throughput:
+    """Completed jobs per stage and minute, kept two hours, for ``sfgw status``.
+
+    Prometheus has the precise numbers; this is what a person at a terminal needs
+    without a Prometheus server.
+    """
+
+    RETENTION_S = 7200
+
+    def __init__(self, client: redis.Redis, core: CoreSettings) -> None:
+        self._client = client
+        self._core = core
+
+    def _key(self, stage: str, minute: int) -> str:
+        return self._core.key("pipeline", "throughput", stage, str(minute))
+
+    def record(self, stage: str, now: float | None = None) -> None:
+        minute = int((time.time() if now is None else now) // 60)
+        key = self._key(stage, minute)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, self.RETENTION_S)
+        pipe.execute()
+
+    def recent(self, stage: str, minutes: int, now: float | None = None) -> int:
+        """Jobs completed in the last ``minutes`` whole minutes plus the current one."""
+        current = int((time.time() if now is None else now) // 60)
+        keys = [self._key(stage, current - i) for i in range(minutes + 1)]
+        return sum(int(v) for v in self._client.mget(keys) if v is not None)

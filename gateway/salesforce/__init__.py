@@ -1,0 +1,1 @@
+"""Clients for calling Salesforce back: OAuth tokens, record updates and reads."""
