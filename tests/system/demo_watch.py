@@ -50,6 +50,13 @@ class DemoRun:
             time.sleep(0.1)
         return False
 
+    def child_running(self, command_part: str) -> int:
+        """The pid of the demo's direct child whose command line contains ``command_part``."""
+        for child in psutil.Process(self.process.pid).children():
+            if command_part in " ".join(child.cmdline()):
+                return child.pid
+        raise LookupError(f"no child of the demo runs {command_part!r}: {self.seen}")
+
     def wait_for_ports(self, count: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while len(self.ports) < count and time.monotonic() < deadline:
@@ -95,12 +102,13 @@ class DemoRun:
                 continue
 
 
-def start_demo(*args: str, workdir: Path) -> DemoRun:
+def start_demo(*args: str, workdir: Path, redis_url: str | None = None) -> DemoRun:
     env = dict(os.environ)
     env.pop("SFGW_REDIS_URL", None)
-    if os.environ.get("SFGW_TEST_REDIS_URL"):
+    redis_url = redis_url or os.environ.get("SFGW_TEST_REDIS_URL")
+    if redis_url:
         # A Redis we do not own: the demo then uses a unique key prefix and never flushes.
-        env["SFGW_REDIS_URL"] = os.environ["SFGW_TEST_REDIS_URL"]
+        env["SFGW_REDIS_URL"] = redis_url
     argv = [sys.executable, "-m", "gateway.cli", "demo", "--workdir", str(workdir), *args]
     process = subprocess.Popen(
         argv,

@@ -1,18 +1,21 @@
 """``sfgw demo`` end to end, as a newcomer runs it: a real subprocess, real children.
 
-Two runs (about 25 s each on the busy 2-core machine): one to the end, checking the exit
-code, the summary and that nothing it started is left running or listening; one
-interrupted with SIGINT while Opportunities are in flight, checking the same.
+Three full runs (about 25 s each on the busy 2-core machine): one to the end, checking the
+exit code, the summary and that nothing it started is left running or listening; one
+interrupted with SIGINT while Opportunities are in flight; one whose workers are killed
+mid-run. Each checks that nothing it started is left running or listening.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from pathlib import Path
 
 import pytest
 
+from gateway.processes import free_port
 from tests.system.demo_watch import DemoRun, start_demo
 
 pytestmark = pytest.mark.slow
@@ -69,3 +72,42 @@ def test_sigint_mid_run_stops_every_process(tmp_path: Path) -> None:
     assert "SIGINT received, stopping every process" in out
     assert "OK: all" not in out
     assert not ports_while_running & run.still_listening()
+
+
+def test_a_part_that_dies_fails_the_demo_with_one_line_naming_it_and_its_log(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL the workers' leader mid-run: exit 1, one line naming the workers and
+    their log, and the stack (including the orphaned worker processes) is stopped."""
+    run = start_demo("--opportunities", "200", workdir=tmp_path / "demo")
+    try:
+        assert run.wait_for_line("closing 200 Opportunities", timeout=180), run.output
+        assert run.wait_for_ports(5, timeout=10), (run.ports, run.output)
+        leader = run.child_running("dramatiq gateway.pipeline.worker")
+        os.kill(leader, signal.SIGKILL)
+        code = run.wait(timeout=120)
+    finally:
+        if run.process.poll() is None:
+            run.process.kill()
+        _assert_nothing_left(run)
+    out = run.output
+    assert code == 1, out
+    errors = [line for line in out.splitlines() if line.startswith("sfgw: error:")]
+    assert len(errors) == 1, out
+    assert "demo failed: workers: exited unexpectedly (exit code -9)" in errors[0]
+    log = errors[0].rsplit("(log: ", 1)[1].rstrip(")")
+    assert log.endswith("worker.log") and Path(log).is_file(), errors[0]
+
+
+def test_an_unreachable_redis_fails_at_once_with_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    run = start_demo(
+        "--opportunities", "5", workdir=tmp_path / "demo", redis_url=f"redis://127.0.0.1:{port}/0"
+    )
+    code = run.wait(timeout=60)
+    out = run.output
+    assert code == 1, out
+    errors = [line for line in out.splitlines() if line.startswith("sfgw: error:")]
+    assert len(errors) == 1, out
+    assert "demo failed: redis: cannot reach SFGW_REDIS_URL" in errors[0]
+    assert not run.survivors()
