@@ -2,7 +2,7 @@
 
 Dramatiq's defaults recover a SIGKILLed worker's messages only after a 60 s heartbeat
 timeout plus a maintenance run that happens on 0.1 % of broker calls, i.e. minutes. We set
-``heartbeat_timeout`` to 15 s and ``maintenance_chance`` to 2 % so recovery takes seconds
+``heartbeat_timeout`` to 15 s and ``maintenance_chance`` to 10 % so recovery takes seconds
 (measured in libraries.md section 4.2). Keys live under ``<SFGW_REDIS_PREFIX>:dramatiq``.
 """
 
@@ -30,7 +30,7 @@ class BrokerSettings:
                 env, "SFGW_BROKER_HEARTBEAT_TIMEOUT_MS", 15_000, minimum=2_000
             ),
             maintenance_chance=env_int(
-                env, "SFGW_BROKER_MAINTENANCE_CHANCE", 20_000, minimum=1, maximum=1_000_000
+                env, "SFGW_BROKER_MAINTENANCE_CHANCE", 100_000, minimum=1, maximum=1_000_000
             ),
         )
 
