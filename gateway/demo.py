@@ -416,7 +416,7 @@ def run_demo(args: argparse.Namespace) -> int:
             summary.total_s = time.monotonic() - started
             reporter.say("")
             reporter.say(render_table(["summary", ""], summary.rows(args.callback_api)))
-            reporter.say(SUMMARY_NOTE)
+            reporter.say("\n" + SUMMARY_NOTE)
             if summary.problems:
                 raise CommandError("demo failed verification: " + "; ".join(summary.problems))
             reporter.say(

@@ -16,17 +16,47 @@ from gateway.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-_FENCE = re.compile(r"```(?:sh|bash|console|shell)?\n(.*?)```", re.S)
+SHELL_FENCES = {"", "sh", "bash", "console", "shell"}
+
+
+def shell_lines(text: str) -> list[str]:
+    """The lines of the shell code blocks in ``text`` (backslash continuations joined).
+
+    Fences are followed line by line: a regular expression over the whole file pairs the
+    closing fence of one block with the opening fence of the next and reads the prose in
+    between as code (and then misses the real blocks).
+    """
+    lines: list[str] = []
+    fence: str | None = None
+    pending = ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith("```"):
+            fence = stripped[3:].strip() if fence is None else None
+            pending = ""
+            continue
+        if fence is None or fence not in SHELL_FENCES:
+            continue
+        line = pending + raw.split(" #", 1)[0].strip()
+        if line.endswith("\\"):
+            pending = line[:-1].rstrip() + " "
+            continue
+        pending = ""
+        lines.append(line)
+    return lines
+
+
+_ENV_ASSIGNMENT = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
 
 
 def documented_commands() -> list[tuple[str, str]]:
     found = []
     for doc in DOCS:
-        for block in _FENCE.findall(doc.read_text()):
-            for raw in block.splitlines():
-                line = raw.split("#", 1)[0].strip().removeprefix("$ ").strip()
-                if line.startswith("sfgw "):
-                    found.append((doc.name, line))
+        for raw in shell_lines(doc.read_text()):
+            line = raw.split("#", 1)[0].strip().removeprefix("$ ").strip()
+            line = _ENV_ASSIGNMENT.sub("", line)  # SFGW_REDIS_URL=... sfgw status
+            if line.startswith("sfgw "):
+                found.append((doc.name, line))
     return found
 
 
