@@ -406,11 +406,21 @@ def _starting(part: str, log_path: Path, start: Callable[[], T]) -> T:
     except StackError:
         raise
     except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = _one_line(str(error)) or type(error).__name__
         if log_path.is_dir():
             logs = sorted(log_path.glob("*.log"))
             log_path = logs[-1] if logs else log_path
         raise StackError(part, f"did not start: {first}", log_path) from error
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """A launcher's multi-line error (headline + log tail) as one line: the headline and
+    the tail's last line, which is where a process says why it stopped."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    text = lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def iter_metric_samples(text: str) -> Iterator[tuple[str, dict[str, str], float]]:

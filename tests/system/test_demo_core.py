@@ -201,3 +201,17 @@ def test_a_non_empty_workdir_is_refused_with_one_line(tmp_path, capsys) -> None:
     assert main(["demo", "--workdir", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not an empty directory" in err[0]
+
+
+def test_a_launchers_error_becomes_one_line_with_the_reason_from_the_log_tail() -> None:
+    from gateway.stack import _one_line
+
+    message = "sfgw worker exited during start-up:\nstarting\nsfgw: error: SFGW_X=5 is too low\n"
+    assert _one_line(message) == (
+        "sfgw worker exited during start-up: sfgw: error: SFGW_X=5 is too low"
+    )
+    assert (
+        _one_line("gateway :1 did not listen within 60s") == "gateway :1 did not listen within 60s"
+    )
+    assert len(_one_line("x" * 1000)) == 300
+    assert _one_line("  \n") == ""
