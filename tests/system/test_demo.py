@@ -1,16 +1,19 @@
 """``sfgw demo`` end to end, as a newcomer runs it: a real subprocess, real children.
 
 Three full runs (about 25 s each on the busy 2-core machine): one to the end, checking the
-exit code, the summary and that nothing it started is left running or listening; one
-interrupted with SIGINT while Opportunities are in flight; one whose workers are killed
-mid-run. Each checks that nothing it started is left running or listening.
+exit code and the summary; one interrupted with SIGINT while Opportunities are in flight;
+one with ``--keep-running`` whose printed commands are run and whose workers are then
+killed. Each checks that nothing it started is left running or listening.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,15 +77,22 @@ def test_sigint_mid_run_stops_every_process(tmp_path: Path) -> None:
     assert not ports_while_running & run.still_listening()
 
 
-def test_a_part_that_dies_fails_the_demo_with_one_line_naming_it_and_its_log(
+def test_keep_running_prints_commands_that_work_and_a_dying_part_stops_everything(
     tmp_path: Path,
 ) -> None:
-    """SIGKILL the workers' leader mid-run: exit 1, one line naming the workers and
-    their log, and the stack (including the orphaned worker processes) is stopped."""
-    run = start_demo("--opportunities", "200", workdir=tmp_path / "demo")
+    """``--keep-running``: the printed inspect commands run against the live stack (as a
+    reader would paste them); then SIGKILL the workers' leader: exit 1, one line naming
+    the workers and their log, and the whole stack (orphaned worker processes included)
+    is stopped."""
+    run = start_demo("--opportunities", "20", "--keep-running", workdir=tmp_path / "demo")
     try:
-        assert run.wait_for_line("closing 200 Opportunities", timeout=180), run.output
-        assert run.wait_for_ports(5, timeout=10), (run.ports, run.output)
+        assert run.wait_for_line("Inspect it from another terminal", timeout=240), run.output
+        assert run.wait_for_line("sfgw dlq list", timeout=10), run.output
+        results = _run_printed_commands(run.output)
+        assert "no dead letters" in results["sfgw dlq list"], results
+        assert "dead letters:" in results["sfgw status"], results
+        assert results["sfgw erp orders"].count("SO-") == 20, results
+        assert results["sfgw salesforce opportunities"].count("SO-") == 20, results
         leader = run.child_running("dramatiq gateway.pipeline.worker")
         os.kill(leader, signal.SIGKILL)
         code = run.wait(timeout=120)
@@ -91,12 +101,45 @@ def test_a_part_that_dies_fails_the_demo_with_one_line_naming_it_and_its_log(
             run.process.kill()
         _assert_nothing_left(run)
     out = run.output
+    assert "OK: all 20 Opportunities carry their own order number" in out
     assert code == 1, out
     errors = [line for line in out.splitlines() if line.startswith("sfgw: error:")]
     assert len(errors) == 1, out
     assert "demo failed: workers: exited unexpectedly (exit code -9)" in errors[0]
     log = errors[0].rsplit("(log: ", 1)[1].rstrip(")")
     assert log.endswith("worker.log") and Path(log).is_file(), errors[0]
+
+
+def _run_printed_commands(output: str) -> dict[str, str]:
+    """Run every ``sfgw ...`` line the demo printed under "Inspect it", all at once."""
+    block = output.split("Inspect it from another terminal", 1)[1]
+    procs = {}
+    for raw in block.splitlines():
+        words = shlex.split(raw.strip()) if "sfgw " in raw else []
+        if not words:
+            continue
+        env = dict(os.environ)
+        while "=" in words[0]:
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        assert words[0] == "sfgw", raw
+        if words[1:3] == ["salesforce", "close-won"]:
+            continue  # changes the org; the other commands only look
+        key = " ".join(w for w in words if not w.startswith(("-", "/")))
+        procs[key] = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", *words[1:]],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    results = {}
+    for key, proc in procs.items():
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, (key, out)
+        results[key] = out
+    assert len(results) == 5, results
+    return results
 
 
 def test_an_unreachable_redis_fails_at_once_with_one_line(tmp_path: Path) -> None:
