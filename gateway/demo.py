@@ -39,8 +39,8 @@ from gateway.stack import (
     StackConfig,
     StackError,
     metric_total,
+    prepare_stack,
     read_metrics,
-    start_stack,
 )
 
 POLL_INTERVAL_S = 0.5
@@ -406,7 +406,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"sfgw demo: starting {where}, gateway, workers, mock ERP and mock Salesforce "
                 f"(logs in {workdir})"
             )
-            stack = start_stack(config)
+            stack = prepare_stack(config)
+            stack.start()
             summary = Summary(opportunities=args.opportunities)
             summary.startup_s = time.monotonic() - started
             reporter.say(

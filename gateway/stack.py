@@ -103,6 +103,7 @@ class Stack:
     gateway: RunningGateway | None = None
     salesforce: RunningSalesforce | None = None
     workers: RunningWorkers | None = None
+    _stopped: bool = field(default=False, repr=False)
 
     # -- what is running -------------------------------------------------------------
     def parts(self) -> list[tuple[str, ChildProcess]]:
@@ -149,9 +150,25 @@ class Stack:
     def redis_client(self) -> Redis:
         return Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
 
-    # -- stopping --------------------------------------------------------------------
+    # -- starting and stopping ---------------------------------------------------------
+    def start(self) -> Stack:
+        """Start every part; on any failure (or interrupt) stop what started, then raise."""
+        try:
+            _start_parts(self)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
     def stop(self) -> None:
-        """Stop every part, newest first (workers before the services they call)."""
+        """Stop every part, newest first (workers before the services they call).
+
+        A second call does nothing: signalling a process group that is long gone could
+        reach an unrelated group that got the same id since.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         problems: list[BaseException] = []
         for stop in (
             self._stop_workers,
@@ -222,25 +239,30 @@ def new_secret_key() -> str:
 
 def start_stack(config: StackConfig) -> Stack:
     """Start every part and wire them together; all or nothing (see the module doc)."""
-    workdir = config.workdir
-    workdir.mkdir(parents=True, exist_ok=True)
+    stack = prepare_stack(config)
+    stack.start()
+    return stack
+
+
+def prepare_stack(config: StackConfig) -> Stack:
+    """The stack object, nothing started yet.
+
+    Separate from :meth:`Stack.start` so a caller that handles signals can hold the
+    object *before* anything runs: an interrupt that lands just as ``start`` returns
+    then still finds every part through it.
+    """
+    config.workdir.mkdir(parents=True, exist_ok=True)
     if config.redis_url is None:
         prefix = config.redis_prefix or "sfgw"
     else:
         prefix = config.redis_prefix or f"sfgw-stack-{uuid.uuid4().hex[:12]}"
     secret_key = config.secret_key or os.environ.get("SFGW_SECRET_KEY") or new_secret_key()
-    stack = Stack(
+    return Stack(
         config=config,
         redis_url=config.redis_url or "",
         redis_prefix=prefix,
         secret_key=secret_key,
     )
-    try:
-        _start_parts(stack)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
 
 
 def _start_parts(stack: Stack) -> None:

@@ -154,3 +154,20 @@ def test_an_unreachable_redis_fails_at_once_with_one_line(tmp_path: Path) -> Non
     assert len(errors) == 1, out
     assert "demo failed: redis: cannot reach SFGW_REDIS_URL" in errors[0]
     assert not run.survivors()
+
+
+def test_sigterm_during_start_up_stops_what_was_starting(tmp_path: Path) -> None:
+    """The hardest moment: parts are half-started in several threads. The demo lets the
+    launchers finish, then stops everything; nothing may be left behind."""
+    run = start_demo("--opportunities", "20", workdir=tmp_path / "demo")
+    try:
+        assert run.wait_for_ports(2, timeout=120), (run.ports, run.output)  # Redis + one
+        run.process.send_signal(signal.SIGTERM)
+        code = run.wait(timeout=120)
+    finally:
+        if run.process.poll() is None:
+            run.process.kill()
+        _assert_nothing_left(run)
+    out = run.output
+    assert code == 128 + signal.SIGTERM, out
+    assert "SIGTERM received, stopping every process" in out
