@@ -90,6 +90,11 @@ class Row:
     seconds: float
     p50_ms: float
     p99_ms: float
+    #: CPU milliseconds per message spent by the gateway (gunicorn master + workers, or
+    #: the benchmark process in-process), by Redis, and by the load generator.
+    cpu_gateway_ms: float | None = None
+    cpu_redis_ms: float | None = None
+    cpu_client_ms: float | None = None
 
     @property
     def msgs_per_s(self) -> float:
@@ -106,7 +111,11 @@ class Row:
             f"{self.p50_ms:.1f}",
             f"{self.p99_ms:.1f}",
             self.errors,
+            "/".join("-" if v is None else f"{v:.2f}" for v in self._cpu()),
         ]
+
+    def _cpu(self) -> tuple[float | None, float | None, float | None]:
+        return (self.cpu_gateway_ms, self.cpu_redis_ms, self.cpu_client_ms)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -186,24 +195,55 @@ def _client(
 
     while time.monotonic() < start_at:
         time.sleep(0.005)
+    cpu = time.process_time()
     pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "cpu": time.process_time() - cpu}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and all their children so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def http_scenario(
-    url: str, size: int, duration: float, rate: float | None, *, procs: int, threads: int
+    url: str,
+    size: int,
+    duration: float,
+    rate: float | None,
+    *,
+    procs: int,
+    threads: int,
+    gateway_pid: int,
+    redis_pid: int,
 ) -> Row:
     id_base = uuid.uuid4().int % 10**9 * 1000
     ctx = multiprocessing.get_context("fork")
     start_at = time.monotonic() + (6.0 if size > 1 else 3.0)  # after the bodies are built
     args = [(url, size, p, procs, duration, rate, threads, id_base, start_at) for p in range(procs)]
     with ctx.Pool(procs) as pool:
-        results = pool.map(_client, args)
+        pending = pool.map_async(_client, args)
+        time.sleep(max(0.0, start_at - time.monotonic()))
+        gateway_cpu, redis_cpu = cpu_seconds([gateway_pid]), cpu_seconds([redis_pid])
+        results = pending.get()
+        gateway_cpu = cpu_seconds([gateway_pid]) - gateway_cpu
+        redis_cpu = cpu_seconds([redis_pid]) - redis_cpu
     latencies = sorted(x for r in results for x in r["latencies"])
+    handled = max(1, len(latencies) + sum(r["errors"] for r in results))
     return Row(
         name="gateway (HTTP)",
         notifications=size,
@@ -214,14 +254,25 @@ def http_scenario(
         seconds=duration,
         p50_ms=_percentile(latencies, 50) * 1000,
         p99_ms=_percentile(latencies, 99) * 1000,
+        cpu_gateway_ms=gateway_cpu / handled * 1000,
+        cpu_redis_ms=redis_cpu / handled * 1000,
+        cpu_client_ms=sum(r["cpu"] for r in results) / handled * 1000,
     )
 
 
-def in_process(name: str, size: int, seconds: float, op: Callable[[bytes], None]) -> Row:
-    """Run ``op`` on fresh messages back to back for ``seconds`` (bodies made beforehand)."""
+def in_process(
+    name: str, size: int, seconds: float, op: Callable[[bytes], None], redis_pid: int
+) -> Row:
+    """Run ``op`` on fresh messages back to back for ``seconds`` (bodies made beforehand).
+
+    Besides wall-clock latency it reports the CPU time of ``op`` itself and of Redis per
+    message: unlike wall time, those barely move when other processes load the host.
+    """
     bodies = [message(size, 10**9 + uuid.uuid4().int % 10**8 * 1000 + i * size) for i in range(50)]
     op(bodies[0])  # warm caches
     latencies: list[float] = []
+    cpu = 0.0
+    redis_cpu = cpu_seconds([redis_pid])
     began = time.perf_counter()
     i = 1
     while time.perf_counter() - began < seconds:
@@ -230,10 +281,13 @@ def in_process(name: str, size: int, seconds: float, op: Callable[[bytes], None]
             if name.startswith("raw")
             else message(size, 2 * 10**9 + i * size)
         )
+        c = time.process_time()
         t = time.perf_counter()
         op(body)
         latencies.append(time.perf_counter() - t)
+        cpu += time.process_time() - c
         i += 1
+    redis_cpu = cpu_seconds([redis_pid]) - redis_cpu
     elapsed = sum(latencies)
     latencies.sort()
     return Row(
@@ -246,10 +300,12 @@ def in_process(name: str, size: int, seconds: float, op: Callable[[bytes], None]
         elapsed,
         _percentile(latencies, 50) * 1000,
         _percentile(latencies, 99) * 1000,
+        cpu_gateway_ms=cpu / len(latencies) * 1000,
+        cpu_redis_ms=redis_cpu / len(latencies) * 1000,
     )
 
 
-def in_process_rows(redis_url: str, prefix: str, seconds: float) -> list[Row]:
+def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int) -> list[Row]:
     import dramatiq
     import redis
 
@@ -306,12 +362,20 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float) -> list[Row]:
 
     rows = []
     for size in (1, 100):
-        rows.append(in_process("raw limit: lxml parse + 1 Redis write", size, seconds, raw))
-        rows.append(in_process("naive: bind + send() per notification", size, seconds, naive))
-        rows.append(in_process("core: bind + atomic dedupe/enqueue", size, seconds, core))
+        rows.append(
+            in_process("raw limit: lxml parse + 1 Redis write", size, seconds, raw, redis_pid)
+        )
+        rows.append(
+            in_process("naive: bind + send() per notification", size, seconds, naive, redis_pid)
+        )
+        rows.append(
+            in_process("core: bind + atomic dedupe/enqueue", size, seconds, core, redis_pid)
+        )
         if size == 100:
             rows.append(
-                in_process("fan-out: bind + 1 message per envelope", size, seconds, fan_out)
+                in_process(
+                    "fan-out: bind + 1 message per envelope", size, seconds, fan_out, redis_pid
+                )
             )
     broker.close()
     client.close()
@@ -319,7 +383,7 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float) -> list[Row]:
     return rows
 
 
-def _http_rows(redis_url: str, workers: int, duration: float) -> list[Row]:
+def _http_rows(redis_url: str, redis_pid: int, workers: int, duration: float) -> list[Row]:
     from gateway.intake.launch import start_gateway
 
     with tempfile.TemporaryDirectory(prefix="sfgw-bench-gw-") as tmp:
@@ -327,7 +391,8 @@ def _http_rows(redis_url: str, workers: int, duration: float) -> list[Row]:
             Path(tmp),
             redis_url=redis_url,
             redis_prefix=f"bench-{uuid.uuid4().hex[:8]}",
-            env={"SFGW_ALLOWED_ORGS": ORG, "SFGW_LOG_LEVEL": "WARNING"},
+            # INFO: the one access-log line per request is part of the measured cost.
+            env={"SFGW_ALLOWED_ORGS": ORG, "SFGW_LOG_LEVEL": "INFO"},
             workers=workers,
         )
         try:
@@ -337,17 +402,18 @@ def _http_rows(redis_url: str, workers: int, duration: float) -> list[Row]:
                 for _ in range(4 * workers):
                     body = message(size, uuid.uuid4().int % 10**9 * 1000)
                     _post("127.0.0.1", port, _request(urlsplit(url).path, body))
+            pids = {"gateway_pid": gateway.child.pid, "redis_pid": redis_pid}
             return [
-                http_scenario(url, 100, duration, 40.0, procs=2, threads=4),
-                http_scenario(url, 100, duration, None, procs=2, threads=3),
-                http_scenario(url, 1, duration, 400.0, procs=2, threads=8),
-                http_scenario(url, 1, duration, None, procs=2, threads=4),
+                http_scenario(url, 100, duration, 40.0, procs=2, threads=4, **pids),
+                http_scenario(url, 100, duration, None, procs=2, threads=3, **pids),
+                http_scenario(url, 1, duration, 400.0, procs=2, threads=8, **pids),
+                http_scenario(url, 1, duration, None, procs=2, threads=4, **pids),
             ]
         finally:
             gateway.stop()
 
 
-def run(duration: float = 8.0, workers: int | None = None) -> int:
+def run(duration: float = 8.0, workers: int | None = None, only: str | None = None) -> int:
     from gateway.embedded_redis import EmbeddedRedis
 
     cpus = os.cpu_count() or 1
@@ -356,8 +422,15 @@ def run(duration: float = 8.0, workers: int | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sfgw-bench-") as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis").start()
         try:
-            rows = _http_rows(server.url, workers, duration)
-            rows += in_process_rows(server.url, f"bench-{uuid.uuid4().hex[:8]}", seconds=3.0)
+            if server.child is None:  # pragma: no cover - start() sets it
+                raise RuntimeError("embedded Redis did not start")
+            redis_pid = server.child.pid
+            rows: list[Row] = []
+            if only in (None, "http"):
+                rows += _http_rows(server.url, redis_pid, workers, duration)
+            if only in (None, "in-process"):
+                prefix = f"bench-{uuid.uuid4().hex[:8]}"
+                rows += in_process_rows(server.url, prefix, 3.0, redis_pid)
         finally:
             server.stop()
     headers = [
@@ -370,10 +443,12 @@ def run(duration: float = 8.0, workers: int | None = None) -> int:
         "p50 ms",
         "p99 ms",
         "errors",
+        "cpu ms/msg gw/redis/client",
     ]
     print(
         f"sfgw intake benchmark: {cpus} CPUs, gunicorn sync x{workers}, Redis appendfsync "
-        f"always, load generator on the same host"
+        f"always, load generator on the same host; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
     print_table(headers, [row.cells() for row in rows])
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,13 @@
 Why not ``actor.send()`` per notification: that is one round trip per notification and,
 worse, the dedupe marker and the message would be two separate writes, so a crash in
 between either loses a notification (marker written, message not) or duplicates it.
-Instead one Lua script, run atomically by Redis, does for every notification::
+Instead one Lua script, run atomically by Redis, does for a message of n notifications::
 
-    SET <prefix>:intake:dedupe:<org15>:<notification18> <message id> NX EX <ttl>
-    if it was new:  HSET <ns>:<queue>.msgs <message id> <Dramatiq message>
-                    RPUSH <ns>:<queue> <message id>
+    for each notification:
+        SET <prefix>:intake:dedupe:<org15>:<notification18> <message id> NX EX <ttl>
+    then, for the new ones only, in two commands (not 2n):
+        HSET <ns>:<queue>.msgs <id 1> <Dramatiq message 1> <id 2> <message 2> ...
+        RPUSH <ns>:<queue> <id 1> <id 2> ...
 
 which are exactly the structures Dramatiq's ``RedisBroker`` writes in its ``enqueue``
 command (``dispatch.lua``) and its workers consume. Either all of a message's writes
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -38,17 +41,27 @@ from gateway.jobs import NotificationJob
 from gateway.settings import CoreSettings
 
 ENQUEUE_SCRIPT = """
+-- KEYS: n dedupe markers, then the queue list and the queue's message hash.
+-- ARGV: the marker TTL, then n pairs (message id, encoded Dramatiq message).
 local ttl = tonumber(ARGV[1])
+local n = #KEYS - 2
 local added = {}
-for i = 1, #KEYS / 3 do
+local fields = {}
+local ids = {}
+for i = 1, n do
     local message_id = ARGV[2 * i]
-    if redis.call("set", KEYS[3 * i - 2], message_id, "NX", "EX", ttl) then
-        redis.call("hset", KEYS[3 * i], message_id, ARGV[2 * i + 1])
-        redis.call("rpush", KEYS[3 * i - 1], message_id)
+    if redis.call("set", KEYS[i], message_id, "NX", "EX", ttl) then
+        fields[#fields + 1] = message_id
+        fields[#fields + 1] = ARGV[2 * i + 1]
+        ids[#ids + 1] = message_id
         added[i] = 1
     else
         added[i] = 0
     end
+end
+if #ids > 0 then
+    redis.call("hset", KEYS[n + 2], unpack(fields))
+    redis.call("rpush", KEYS[n + 1], unpack(ids))
 end
 return added
 """
@@ -66,24 +79,94 @@ class EnqueueResult:
 
 #: NotificationJob's field names, in order (``to_dict`` without ``asdict``'s deep copy).
 _JOB_FIELDS = tuple(f.name for f in dataclasses.fields(NotificationJob))
+#: The fields that differ between the notifications of one message; the others (contract,
+#: org, action, URLs, sealed SessionId, receipt time, version) are the message's.
+_PER_NOTIFICATION = ("notification_id", "record_id", "fields")
+_SHARED_FIELDS = tuple(name for name in _JOB_FIELDS if name not in _PER_NOTIFICATION)
+#: ``json.dumps(value, separators=(",", ":"))`` -- exactly what ``dramatiq.JSONEncoder``
+#: applies to a whole message, so fragments encoded with it concatenate to the same bytes.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def dramatiq_message(job: NotificationJob, route: Route, redis_message_id: str) -> bytes:
-    """The encoded Dramatiq message a worker's ``route.actor`` receives: one argument,
-    ``job.to_dict()`` -- the same bytes ``dramatiq.Message(...).encode()`` produces (same
-    keys, same global encoder), built directly because constructing ``Message`` objects
-    and deep-copying jobs cost ~0.1 ms per notification, 10 ms per 100-notification message.
-    """
-    data: dict[str, Any] = {
+def _message_dict(
+    job: NotificationJob, route: Route, redis_message_id: str, message_id: str, timestamp: int
+) -> dict[str, Any]:
+    """``dramatiq.Message(...).asdict()`` for ``route.actor`` with ``job.to_dict()``."""
+    return {
         "queue_name": route.queue,
         "actor_name": route.actor,
         "args": [{name: getattr(job, name) for name in _JOB_FIELDS}],
         "kwargs": {},
         "options": {"redis_message_id": redis_message_id},
-        "message_id": str(uuid.uuid4()),
-        "message_timestamp": int(time.time() * 1000),
+        "message_id": message_id,
+        "message_timestamp": timestamp,
     }
-    return dramatiq.get_encoder().encode(data)
+
+
+def _templates(job: NotificationJob, route: Route) -> tuple[list[str], str]:
+    """The JSON of a message around its per-notification values, in key order.
+
+    Returns the text before each of ``_JOB_FIELDS`` that varies (three pieces) and the
+    text after the last of them up to ``"redis_message_id":``.
+    """
+    pieces: list[str] = []
+    text = f'{{"queue_name":{_dumps(route.queue)},"actor_name":{_dumps(route.actor)},"args":[{{'
+    for index, name in enumerate(_JOB_FIELDS):
+        separator = "" if index == 0 else ","
+        if name in _PER_NOTIFICATION:
+            pieces.append(f"{text}{separator}{_dumps(name)}:")
+            text = ""
+        else:
+            text += f"{separator}{_dumps(name)}:{_dumps(getattr(job, name))}"
+    return pieces, f'{text}}}],"kwargs":{{}},"options":{{"redis_message_id":'
+
+
+def encode_jobs(
+    jobs: Sequence[NotificationJob], route: Route, redis_message_ids: Sequence[str]
+) -> list[bytes]:
+    """One encoded Dramatiq message per job, as ``dramatiq.Message(...).encode()`` would
+    produce it (same keys, same order, same JSON separators; tested byte for byte).
+
+    Why not ``Message(...).encode()`` per job: building a ``Message`` and a deep-copied
+    job dict and JSON-encoding every shared value again costs ~40 us per notification,
+    4 ms per 100-notification message. Here the values every notification of a message
+    shares are encoded once into a template and only the notification id, record id and
+    fields are encoded per job (~3x less CPU). The message timestamp is taken once per
+    message (they are enqueued in the same instant). A user-installed non-JSON Dramatiq
+    encoder gets the generic path, so workers always decode what they expect.
+    """
+    encoder = dramatiq.get_encoder()
+    message_ids = [str(uuid.uuid4()) for _ in jobs]
+    timestamp = int(time.time() * 1000)
+    if type(encoder) is not dramatiq.JSONEncoder:
+        return [
+            encoder.encode(_message_dict(job, route, rid, mid, timestamp))
+            for job, rid, mid in zip(jobs, redis_message_ids, message_ids, strict=True)
+        ]
+    tail = f',"message_timestamp":{timestamp}}}'
+    encoded: list[bytes] = []
+    shared: tuple[Any, ...] | None = None
+    before_id = before_record = before_fields = after_fields = ""
+    for job, rid, mid in zip(jobs, redis_message_ids, message_ids, strict=True):
+        key = tuple(getattr(job, name) for name in _SHARED_FIELDS)
+        if key != shared:
+            (before_id, before_record, before_fields), after_fields = _templates(job, route)
+            shared = key
+        encoded.append(
+            (
+                f"{before_id}{_dumps(job.notification_id)}"
+                f"{before_record}{_dumps(job.record_id)}"
+                f"{before_fields}{_dumps(job.fields)}"
+                f'{after_fields}{_dumps(rid)}}},"message_id":{_dumps(mid)}{tail}'
+            ).encode()
+        )
+    return encoded
+
+
+def dramatiq_message(job: NotificationJob, route: Route, redis_message_id: str) -> bytes:
+    """The encoded Dramatiq message a worker's ``route.actor`` receives: one argument,
+    ``job.to_dict()`` (see :func:`encode_jobs`)."""
+    return encode_jobs([job], route, [redis_message_id])[0]
 
 
 class DurableQueue:
@@ -124,13 +207,15 @@ class DurableQueue:
         return f"{self._namespace}:{queue}"
 
     def enqueue(self, jobs: Sequence[NotificationJob], route: Route) -> EnqueueResult:
-        keys: list[str] = []
-        args: list[str | bytes | int] = [self._ttl]
         queue = self.queue_key(route.queue)
-        for job in jobs:
-            message_id = str(uuid.uuid4())
-            keys += [self.dedupe_key(job), queue, f"{queue}.msgs"]
-            args += [message_id, dramatiq_message(job, route, message_id)]
+        message_ids = [str(uuid.uuid4()) for _ in jobs]
+        keys: list[str] = [self.dedupe_key(job) for job in jobs]
+        keys += [queue, f"{queue}.msgs"]
+        args: list[str | bytes | int] = [self._ttl]
+        for message_id, data in zip(
+            message_ids, encode_jobs(jobs, route, message_ids), strict=True
+        ):
+            args += (message_id, data)
         try:
             flags = self._script(keys=keys, args=args)
         except redis.RedisError as error:

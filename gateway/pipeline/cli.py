@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from gateway.cli_support import CommandError, Subparsers, not_implemented, print_table
+from gateway.cli_support import CommandError, Subparsers, print_table
 from gateway.settings import CoreSettings
 
 SALESFORCE_WINDOW_S = 24 * 3600
@@ -62,9 +62,9 @@ def register(subparsers: Subparsers) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=show_status)
 
-    subparsers.add_parser(
-        "reconcile", help="find won Opportunities without an order and enqueue them"
-    ).set_defaults(handler=not_implemented("sfgw reconcile"))
+    from gateway.pipeline import reconcile_cli  # issue 8: the reconciliation sweep
+
+    reconcile_cli.register(subparsers)
 
 
 # -- helpers ------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from gateway.pipeline.actors import (
     Pipeline,
     declare_actors,
     install_middleware,
+    retry_policy,
 )
+from gateway.pipeline.coalesce import install_coalescing
 from gateway.pipeline.erp_port import ErpOrderService, OrderService, PlacedOrder
 from gateway.pipeline.policy import OrderDraft
 from gateway.pipeline.settings import PipelineSettings
@@ -75,6 +77,13 @@ def setup_pipeline(
     dead_letters = DeadLetters(client, core)
     install_middleware(broker, dead_letters)
     holder: dict[str, Actors] = {}
+    # issue 8: in collections/soap modes the order stage hands callbacks to the coalescer
+    holder_pipeline: dict[str, LazyPipeline] = {}
+    coalesced = install_coalescing(
+        broker, core=core, settings=settings, client=client, dead_letters=dead_letters,
+        salesforce=lambda: holder_pipeline["lazy"].get().salesforce,
+        policy=retry_policy(settings),
+    )  # fmt: skip
 
     def factory() -> Pipeline:
         salesforce = (
@@ -89,11 +98,12 @@ def setup_pipeline(
             erp=_LazyOrderService(erp_factory),
             salesforce=salesforce,
             box=box,
-            enqueue_callback=lambda job: _send(holder["actors"], job),
+            enqueue_callback=coalesced or (lambda job: _send(holder["actors"], job)),
             throughput=Throughput(client, core),
         )
 
     lazy = LazyPipeline(factory)
+    holder_pipeline["lazy"] = lazy
     actors = declare_actors(broker, settings, lazy)
     holder["actors"] = actors
     return actors, lazy

@@ -15,6 +15,7 @@ import os
 import dramatiq
 
 from gateway.broker import make_broker
+from gateway.pipeline.reconcile import install_reconcile_loop
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.wiring import setup_pipeline
 from gateway.settings import CoreSettings
@@ -30,3 +31,4 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and settings.metrics_port:
     broker.add_middleware(Prometheus())
 dramatiq.set_broker(broker)
 actors, pipeline = setup_pipeline(broker, core, settings)
+install_reconcile_loop(broker, settings, core)  # issue 8: periodic sweep, off by default

@@ -16,7 +16,7 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 from gateway import sfid
 from gateway.bindings.binder import ContractBinder
 from gateway.config import ConfigError
-from gateway.intake.enqueue import dramatiq_message
+from gateway.intake.enqueue import dramatiq_message, encode_jobs
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
 from gateway.intake.validate import (
@@ -193,3 +193,37 @@ def test_encoded_job_is_what_dramatiq_itself_would_send() -> None:
     )
     assert json.loads(ours.encode()) == json.loads(theirs.encode())
     assert NotificationJob.from_dict(ours.args[0]) == job
+
+
+def test_batch_encoding_is_byte_for_byte_dramatiq() -> None:
+    """The template encoder must give exactly ``Message(...).encode()`` for every job,
+    also when the shared values change between jobs and need JSON escaping."""
+    jobs = [
+        NotificationJob(
+            contract=CONTRACT,
+            organization_id=ORG,
+            action_id=ACTION,
+            notification_id=sfid.to18(f"04l00000000000{n}"),
+            object_type="Opportunity",
+            record_id=None if n == 2 else sfid.to18(f"00600000000000{n}"),
+            fields={"Amount": 1.5 * n, "Name": 'Caf\u00e9 "quoted" \\ \n', "IsWon": n == 1},
+            enterprise_url="https://e.example/\u2603" if n == 3 else "https://e.example/",
+            session_id_encrypted=None if n < 3 else "sealed",
+            received_at="2026-01-01T00:00:00.000+00:00",
+        )
+        for n in range(1, 5)
+    ]
+    route = Route("orders", "process_notification")
+    encoded = encode_jobs(jobs, route, [f"rid-{n}" for n in range(4)])
+    for n, (job, data) in enumerate(zip(jobs, encoded, strict=True)):
+        decoded = dramatiq.Message.decode(data)
+        theirs = dramatiq.Message(
+            queue_name="orders",
+            actor_name="process_notification",
+            args=(job.to_dict(),),
+            kwargs={},
+            options={"redis_message_id": f"rid-{n}"},
+            message_id=decoded.message_id,
+            message_timestamp=decoded.message_timestamp,
+        )
+        assert data == theirs.encode()
