@@ -47,7 +47,8 @@ class ChildProcess:
 
     name: str
     argv: Sequence[str]
-    env: Mapping[str, str] | None = None
+    # Not in repr: the environment carries secrets (SFGW_SECRET_KEY, client secrets).
+    env: Mapping[str, str] | None = field(default=None, repr=False)
     log_path: Path | None = None
     cwd: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
