@@ -96,7 +96,11 @@ class IntakeSettings:
             ),
             ready_timeout_ms=env_int(env, "SFGW_READY_TIMEOUT_MS", 500, minimum=50, maximum=10_000),
             dedupe_ttl_s=env_int(
-                env, "SFGW_DEDUPE_TTL_S", 7 * 24 * 3600, minimum=7 * 24 * 3600, maximum=90 * 24 * 3600
+                env,
+                "SFGW_DEDUPE_TTL_S",
+                7 * 24 * 3600,
+                minimum=7 * 24 * 3600,
+                maximum=90 * 24 * 3600,
             ),
             allowed_networks=env_networks(env, "SFGW_ALLOWED_NETWORKS"),
             trusted_proxies=env_networks(env, "SFGW_TRUSTED_PROXIES"),

@@ -10,6 +10,7 @@ order's number and status, and no dead letters.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 import uuid
@@ -51,6 +52,7 @@ class StackConfig:
     worker_env: Mapping[str, str] = field(default_factory=dict)
     salesforce_env: Mapping[str, str] = field(default_factory=dict)
     erp_faults: Mapping[str, Any] | None = None
+    erp_workers: int = 2
 
 
 @dataclass
@@ -158,9 +160,11 @@ class Stack:
 
     def assert_final_state(self, ids: list[str], *, dead_letters: int = 0) -> None:
         orders = self.erp_orders()
+        missing = sorted(set(ids) - set(orders))[:5]
+        extra = sorted(set(orders) - set(ids))[:5]
         assert set(orders) == set(ids), (
             f"ERP has {len(orders)} orders for {len(ids)} Opportunities: "
-            f"missing {sorted(set(ids) - set(orders))[:5]}, extra {sorted(set(orders) - set(ids))[:5]}"
+            f"missing {missing}, extra {extra}"
         )
         rows = {r["Id"]: r for r in self.salesforce.opportunities() if r["Id"] in set(ids)}
         assert len(rows) == len(ids)
@@ -176,10 +180,8 @@ class Stack:
     def stop(self) -> None:
         for part in (self.workers, self.salesforce, self.gateway, self.erp):
             if part is not None:
-                try:
+                with contextlib.suppress(Exception):  # stop the rest anyway
                     part.stop()
-                except Exception:  # noqa: BLE001,S110 - stop the rest anyway
-                    pass
         self.redis_server.kill()
 
 
@@ -195,7 +197,7 @@ def start_stack(workdir: Path, config: StackConfig, *, workers: bool = True) -> 
     try:
         prefix = f"e2e-{uuid.uuid4().hex[:8]}"
         secret_key = Fernet.generate_key().decode()
-        erp = start_mock_erp(workdir / "erp", faults=config.erp_faults)
+        erp = start_mock_erp(workdir / "erp", faults=config.erp_faults, workers=config.erp_workers)
         started.append(erp)
         gateway = start_gateway(
             workdir / "gateway",
@@ -213,9 +215,7 @@ def start_stack(workdir: Path, config: StackConfig, *, workers: bool = True) -> 
             env=dict(config.salesforce_env),
         )
         started.append(salesforce)
-        stack = Stack(
-            workdir, config, redis_server, prefix, secret_key, erp, gateway, salesforce
-        )
+        stack = Stack(workdir, config, redis_server, prefix, secret_key, erp, gateway, salesforce)
         if workers:
             stack.start_workers()
         return stack
