@@ -11,11 +11,13 @@ ERP errors pass through unchanged: they carry ``retryable`` and ``reason``, whic
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.pipeline.policy import OrderDraft
+
+if TYPE_CHECKING:
+    from gateway.erp import ErpClient
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,14 @@ class ErpOrderService:
     """:class:`OrderService` over ``gateway.erp.ErpClient`` (settings from SFGW_ERP_*)."""
 
     def __init__(self) -> None:
-        self._erp: Any = importlib.import_module("gateway.erp")
-        self._client: Any = self._erp.ErpClient(self._erp.ErpSettings.from_env())
+        from gateway.erp import ErpClient, ErpSettings  # zeep loads here, in workers only
+
+        self._client: ErpClient = ErpClient(ErpSettings.from_env())
 
     def create_order(self, draft: OrderDraft) -> PlacedOrder:
-        request = self._erp.OrderRequest(
+        from gateway.erp import OrderRequest
+
+        request = OrderRequest(
             external_reference=draft.external_reference,
             customer_reference=draft.customer_reference,
             title=draft.title,

@@ -196,7 +196,9 @@ Plan = Skip | ReadFirst | PlaceOrder
 def opportunity_id(record_id: str | None) -> str:
     """The 18-character Opportunity id of a job, or a permanent error."""
     if not record_id:
-        raise PermanentJobError("notification carries no record id (record deleted?)")
+        raise PermanentJobError(
+            "record deleted before delivery (the notification carries no record Id)"
+        )
     try:
         value = sfid.to18(record_id)
     except sfid.InvalidSalesforceId as error:

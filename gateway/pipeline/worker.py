@@ -15,6 +15,7 @@ import os
 import dramatiq
 
 from gateway.broker import make_broker
+from gateway.pipeline.logs import hide_message_arguments
 from gateway.pipeline.reconcile import install_reconcile_loop
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.wiring import setup_pipeline
@@ -23,6 +24,7 @@ from gateway.settings import CoreSettings
 core = CoreSettings.from_env()
 settings = PipelineSettings.from_env()
 logging.getLogger("sfgw").setLevel(core.log_level)
+hide_message_arguments()  # Dramatiq has set up its handlers before importing us
 
 broker = make_broker(core)
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and settings.metrics_port:

@@ -31,7 +31,7 @@ from gateway.jobs import FieldValue
 from gateway.pipeline.settings import SalesforceSettings
 from gateway.salesforce import metrics
 from gateway.salesforce.auth import AccessToken, TokenManager
-from gateway.salesforce.errors import RecordOutcome, SalesforceError
+from gateway.salesforce.errors import OrgMismatch, RecordOutcome, SalesforceError
 
 MAX_RECORDS_PER_CALL = 200
 PARTNER_NS = "urn:partner.soap.sforce.com"
@@ -414,7 +414,9 @@ class SalesforceClient:
         *,
         legacy: AccessToken | None = None,
     ) -> list[RecordOutcome]:
-        return self._with_token(legacy, lambda token: self.api.update(token, org_id, records))
+        return self._with_token(
+            legacy, lambda token: self.api.update(token, org_id, records), org_id=org_id
+        )
 
     def read_opportunity(
         self,
@@ -425,10 +427,14 @@ class SalesforceClient:
         legacy: AccessToken | None = None,
     ) -> dict[str, FieldValue]:
         return self._with_token(
-            legacy, lambda token: self.api.read_opportunity(token, org_id, record_id, fields)
+            legacy,
+            lambda token: self.api.read_opportunity(token, org_id, record_id, fields),
+            org_id=org_id,
         )
 
-    def _with_token(self, legacy: AccessToken | None, call: Callable[[AccessToken], T]) -> T:
+    def _with_token(
+        self, legacy: AccessToken | None, call: Callable[[AccessToken], T], *, org_id: str
+    ) -> T:
         if legacy is not None:
             try:
                 return call(legacy)
@@ -442,6 +448,7 @@ class SalesforceClient:
                         "configured (set SFGW_SF_CLIENT_ID)",
                     ) from None
         token = self.tokens.get()
+        _check_org(token, org_id)
         try:
             return call(token)
         except SalesforceError as error:
@@ -449,3 +456,9 @@ class SalesforceClient:
                 raise
         self.tokens.invalidate(token)
         return call(self.tokens.get())
+
+
+def _check_org(token: AccessToken, org_id: str) -> None:
+    """Refuse an OAuth token of another org (ids compared by their 15-character form)."""
+    if token.org_id and token.org_id[:15] != org_id[:15]:
+        raise OrgMismatch(token.org_id[:15], org_id[:15])

@@ -91,6 +91,25 @@ class HostNotAllowed(SalesforceError):
         return "permanent"
 
 
+class OrgMismatch(SalesforceError):
+    """The OAuth token belongs to another org than the one that sent the message.
+
+    One gateway may serve several orgs, but a credential is for one org: writing with it
+    would update the wrong org's records (or fail with confusing errors). Permanent: the
+    operator must configure that org's credential, then replay."""
+
+    def __init__(self, token_org: str, job_org: str) -> None:
+        super().__init__(
+            "ORG_MISMATCH",
+            f"the OAuth token is for org {token_org}, the message came from org {job_org}; "
+            "configure a credential for that org, then replay",
+        )
+
+    @property
+    def kind(self) -> Kind:
+        return "permanent"
+
+
 @dataclass(frozen=True)
 class RecordOutcome:
     """The result for one record of an update call."""

@@ -180,3 +180,19 @@ def test_retryable_failures_end_as_dead_letters_after_the_window(
     (letter,) = list(DeadLetters(client, core).iter())
     assert "gave up after" in letter.reason and "Unavailable" in letter.reason
     assert letter.attempts >= 3
+
+
+def test_deleted_record_is_parked_not_retried(
+    settings: PipelineSettings, core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+) -> None:
+    """The intake accepts a notification whose sObject has no Id (deleted before
+    delivery); the worker parks it once with a readable reason, creates no order."""
+    deleted = replace(notification(11), record_id=None)
+    with running_pipeline(core, settings) as pipeline:
+        pipeline.send(deleted)
+        pipeline.drain()
+    assert pipeline.erp.orders == {}
+    (letter,) = list(DeadLetters(client, core).iter())
+    assert letter.stage == "orders"
+    assert "record deleted before delivery" in letter.reason
+    assert letter.attempts == 1

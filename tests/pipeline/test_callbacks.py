@@ -17,7 +17,7 @@ from gateway.salesforce.callbacks import (
     make_http_session,
     parse_limit_info,
 )
-from gateway.salesforce.errors import SalesforceError
+from gateway.salesforce.errors import OrgMismatch, SalesforceError
 from gateway.settings import CoreSettings
 from tests.pipeline.fake_salesforce import ORG_ID, FakeSalesforce
 
@@ -178,3 +178,17 @@ def test_limit_info_header() -> None:
     assert parse_limit_info("api-usage=18/5000") == (18, 5000)
     assert parse_limit_info("per-app-api-usage=1/10(appName=x), api-usage=7/15000") == (7, 15000)
     assert parse_limit_info(None) is None and parse_limit_info("api-usage=x/y") is None
+
+
+def test_token_of_another_org_is_refused(
+    settings: PipelineSettings, core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+) -> None:
+    _seed(fake_sf)
+    sf = _client("rest", settings, core, client)
+    other_org = "00D000000000002AAA"
+    with pytest.raises(OrgMismatch) as caught:
+        sf.update(other_org, _updates()[:1])
+    assert caught.value.kind == "permanent"
+    assert "00D000000000002" in str(caught.value)
+    assert fake_sf.org.records[OK_ID]["Order_Number__c"] is None
+    assert sf.update(ORG_ID, _updates()[:1])[0].ok
