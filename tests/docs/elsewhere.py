@@ -47,10 +47,6 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         f"{DEMO}::test_demo_closes_n_opportunities_verifies_them_and_leaves_nothing_behind",
         "--opportunities with N=30 (the summary checked per row); 1000 only takes longer",
     ),
-    "sfgw demo --keep-running": (
-        f"{DEMO}::test_keep_running_prints_commands_that_work_and_a_dying_part_stops_everything",
-        "waits for the printed commands, runs them, then kills a part: exit 1, nothing left",
-    ),
     "python: gw = start_gateway(workdir, redis_url=url, redis_prefix=prefix, env={...}, "
     "workers=2)": (
         "tests/intake/test_durability.py::"

@@ -110,6 +110,11 @@ def start_demo(*args: str, workdir: Path, redis_url: str | None = None) -> DemoR
         # A Redis we do not own: the demo then uses a unique key prefix and never flushes.
         env["SFGW_REDIS_URL"] = redis_url
     argv = [sys.executable, "-m", "gateway.cli", "demo", "--workdir", str(workdir), *args]
+    return watch_demo(argv, env)
+
+
+def watch_demo(argv: list[str], env: dict[str, str]) -> DemoRun:
+    """Start ``argv`` (a demo, however it is spelled) in the checkout and watch it."""
     process = subprocess.Popen(
         argv,
         cwd=REPO_ROOT,
