@@ -21,7 +21,9 @@ Three things differ from Dramatiq's defaults, all about not losing a message:
   back (up to ``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails the message, so it ends as
   a dead letter with its reason instead of vanishing.
 
-Keys live under ``<SFGW_REDIS_PREFIX>:dramatiq``.
+Keys live under ``<SFGW_REDIS_PREFIX>:dramatiq``. ``tests/pipeline/test_broker_outage.py``
+proves both outage fixes with a Redis it kills and restarts (each test fails when its fix
+is reverted).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The mock org's HTTP API (Falcon): OAuth, REST, SOAP Partner and the admin endpoints.
 
-A thin shell: decisions live in :mod:`records`, :mod:`updates`, :mod:`soql`,
+A thin shell: decisions live in :mod:`records`, :mod:`updates`, :mod:`soql`, :mod:`paging`,
 :mod:`oauth` and :mod:`partner`; the store is SQLite, so every gunicorn worker sees the
 same org, the same sessions, the same API usage and the same injected faults.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import falcon
 
 from gateway import sfid
-from mock_salesforce import partner, soql
+from mock_salesforce import paging, partner, soql
 from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant
 from mock_salesforce.records import FIELDS, check_id, iso_datetime, validate_changes
 from mock_salesforce.settings import SalesforceSettings
@@ -311,6 +311,8 @@ class CollectionResource:
 
 
 class QueryResource:
+    """``GET /query?q=``: the first batch of the result, and a cursor for the rest."""
+
     rest = True
 
     def __init__(self, org: Org) -> None:
@@ -333,11 +335,46 @@ class QueryResource:
             )
         if query.limit is not None:
             records = records[: query.limit]
-        resp.media = {
-            "totalSize": len(records),
-            "done": True,
-            "records": [rest_record(r, version, list(query.fields)) for r in records],
-        }
+        rendered = [rest_record(r, version, list(query.fields)) for r in records]
+        size = paging.batch_size(req.get_header(paging.HEADER)) or paging.DEFAULT_BATCH_SIZE
+        cursor = ""
+        if len(rendered) > size:
+            cursor = self.org.store.save_cursor(rendered, size, paging.CURSOR_TTL_S)
+        resp.media = query_page(rendered, 0, size, version, cursor)
+
+
+class QueryMoreResource:
+    """``GET /query/<locator>-<offset>``: the next batch of a query (its nextRecordsUrl)."""
+
+    rest = True
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+
+    def on_get(
+        self, req: falcon.Request, resp: falcon.Response, version: str, locator: str
+    ) -> None:
+        parsed = paging.parse_locator(locator)
+        found = None if parsed is None else self.org.store.cursor(parsed[0], paging.CURSOR_TTL_S)
+        if parsed is None or found is None or not 0 < parsed[1] < len(found[1]):
+            rest_error(resp, 400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            return
+        cursor, offset = parsed
+        size, rendered = found
+        size = paging.batch_size(req.get_header(paging.HEADER)) or size
+        resp.media = query_page(rendered, offset, size, version, cursor)
+
+
+def query_page(
+    rendered: list[dict[str, Any]], offset: int, size: int, version: str, cursor: str
+) -> dict[str, Any]:
+    """One reply of the query resource; ``nextRecordsUrl`` only while not ``done``."""
+    part = paging.page(len(rendered), offset, size)
+    body: dict[str, Any] = {"totalSize": len(rendered), "done": part.next_offset is None}
+    if part.next_offset is not None:
+        body["nextRecordsUrl"] = paging.next_records_url(version, cursor, part.next_offset)
+    body["records"] = rendered[part.start : part.end]
+    return body
 
 
 class LimitsResource:
@@ -417,6 +454,7 @@ def create_app(settings: SalesforceSettings | None = None) -> falcon.App[Any, An
     app.add_route("/services/data/{version}/sobjects/Opportunity/{oid}", OpportunityResource(org))
     app.add_route("/services/data/{version}/composite/sobjects", CollectionResource(org))
     app.add_route("/services/data/{version}/query", QueryResource(org))
+    app.add_route("/services/data/{version}/query/{locator}", QueryMoreResource(org))
     app.add_route("/services/data/{version}/limits", LimitsResource(org))
     app.add_route("/services/Soap/u/{version}/{org15}", PartnerResource(org))
     register_admin(app, org)

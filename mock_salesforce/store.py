@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locked_once (opportunity_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS sender_lease (id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS query_cursors (id TEXT PRIMARY KEY, created_at REAL NOT NULL,
+    batch_size INTEGER NOT NULL, records TEXT NOT NULL);
 """
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -518,6 +520,36 @@ class OrgStore:
     def reset_usage(self) -> None:
         with self.tx():
             self.db.execute("DELETE FROM api_usage")
+
+    # -- query cursors (paging) --------------------------------------------------------
+    def save_cursor(
+        self, records: Sequence[Mapping[str, Any]], batch_size: int, ttl: float,
+        now: float | None = None,
+    ) -> str:  # fmt: skip
+        """Keep a query's whole result for its later pages; the cursor's ``01g`` id."""
+        now = time.time() if now is None else now
+        with self.tx():
+            self.db.execute("DELETE FROM query_cursors WHERE created_at < ?", (now - ttl,))
+            (cursor,) = self.new_ids("01g", 1)
+            self.db.execute(
+                "INSERT INTO query_cursors (id, created_at, batch_size, records) "
+                "VALUES (?, ?, ?, ?)",
+                (cursor, now, batch_size, json.dumps(list(records))),
+            )
+        return cursor
+
+    def cursor(
+        self, cursor: str, ttl: float, now: float | None = None
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """(batch size, records) of a live cursor; None when unknown or expired."""
+        now = time.time() if now is None else now
+        row = self.db.execute(
+            "SELECT batch_size, records FROM query_cursors WHERE id = ? AND created_at >= ?",
+            (cursor, now - ttl),
+        ).fetchone()
+        if row is None:
+            return None
+        return int(row["batch_size"]), json.loads(row["records"])
 
     # -- injected faults ---------------------------------------------------------------
     def faults(self) -> dict[str, Any]:

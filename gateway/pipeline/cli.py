@@ -12,11 +12,15 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
 from gateway.cli_support import CommandError, Subparsers, print_table
 from gateway.settings import CoreSettings
+
+if TYPE_CHECKING:
+    from gateway.pipeline.status import CoalescedStatus
 
 SALESFORCE_WINDOW_S = 24 * 3600
 _RELATIVE = re.compile(r"(\d+)\s*([smhd])")
@@ -261,6 +265,26 @@ def dlq_purge(args: argparse.Namespace) -> int:
 # -- sfgw status --------------------------------------------------------------------
 
 
+def _print_coalesced(coalesced: CoalescedStatus) -> None:
+    """Callbacks waiting to be written back in batches (collections/soap modes)."""
+    if not coalesced.orgs:
+        print("coalesced callbacks: none pending, no batches claimed")
+        return
+    print(
+        f"coalesced callbacks: {coalesced.pending} pending, "
+        f"{coalesced.batches} batch{'es' if coalesced.batches != 1 else ''} claimed"
+    )
+    print_table(
+        ["org", "pending", "due now", "oldest", "batches", "in batches", "oldest lease",
+         "lease expired"],
+        [
+            (o.org, o.pending, o.due, _age(o.oldest_age_s), o.batches, o.batch_records,
+             _age(o.oldest_lease_age_s), o.expired_leases)
+            for o in coalesced.orgs
+        ],
+    )  # fmt: skip
+
+
 def show_status(args: argparse.Namespace) -> int:
     from gateway.broker import BrokerSettings
     from gateway.pipeline.status import read_status
@@ -290,6 +314,8 @@ def show_status(args: argparse.Namespace) -> int:
             for q in status.queues
         ],
     )
+    print()
+    _print_coalesced(status.coalesced)
     print()
     print(f"dead letters:   {status.dead_letters}")
     print(f"live workers:   {status.workers_alive} broker connection(s) seen recently")

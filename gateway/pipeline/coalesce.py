@@ -11,7 +11,7 @@ Redis layout (all under ``<prefix>:cb``)::
     orgs               SET   orgs with pending records
     pending:<org>      ZSET  Opportunity id -> time (ms) it may be sent (now, or a retry's)
     data:<org>         HASH  Opportunity id -> {"job", "attempt", "first_ms"}
-    batch:<id>         STRING a claimed batch: {"org", "records": [[id, data], ...]}
+    batch:<id>         STRING a claimed batch: {"org", "claimed_ms", "records": [[id, data], ...]}
     leases             ZSET  batch id -> lease expiry (ms)
 
 Crash safety: a claim moves up to 200 records from ``pending``/``data`` into a batch with
@@ -120,7 +120,7 @@ for i = 1, #due, 2 do
     redis.call("hdel", data, id)
     if record then table.insert(records, {id, record}) end
 end
-redis.call("set", batch_key, cjson.encode({org = org, records = records}))
+redis.call("set", batch_key, cjson.encode({org = org, claimed_ms = now, records = records}))
 redis.call("zadd", leases, expiry, batch_id)
 return cjson.encode({batch = records})
 """

@@ -82,6 +82,7 @@ class ReconcileSettings:
     interval_s: int
     min_age_s: int
     window_s: int
+    batch_size: int  # records per query page (Sforce-Query-Options: batchSize)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> ReconcileSettings:
@@ -92,6 +93,8 @@ class ReconcileSettings:
             window_s=env_int(
                 env, "SFGW_RECONCILE_WINDOW_S", DEFAULT_WINDOW_S, minimum=60, maximum=30 * 86400
             ),
+            # Salesforce's documented range; it may still send smaller pages
+            batch_size=env_int(env, "SFGW_RECONCILE_BATCH_SIZE", 2000, minimum=200, maximum=2000),
         )
 
 
@@ -305,7 +308,11 @@ class Reconciler:
         while path:
             response = self._http.get(
                 f"{token.instance_url}{path}",
-                headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+                headers={
+                    "Authorization": f"Bearer {token.value}",
+                    "Accept": "application/json",
+                    "Sforce-Query-Options": f"batchSize={self._reconcile.batch_size}",
+                },
                 timeout=self._settings.salesforce.timeout_s,
                 allow_redirects=False,
             )

@@ -5,13 +5,21 @@ Keys (namespace ``<prefix>:dramatiq``): ``<q>`` ready ids, ``<q>.msgs`` their bo
 eta), ``__acks__.<worker>.<q>`` ids a worker fetched and has not acked (in flight).
 The oldest message age counts from the message's first enqueue, which is what matters
 against Salesforce's 24-hour window: a notification retried for a day is a day old.
+
+Coalesced callbacks (``collections``/``soap`` modes) never enter a Dramatiq queue: they
+wait in ``<prefix>:cb:*`` (layout in :mod:`gateway.pipeline.coalesce`). The status reads
+those keys too -- per org the pending records (and how many are due now rather than
+waiting for a retry's backoff), the age of the oldest since its order completed, and the
+claimed batches with the age of their leases -- so records held back by a Salesforce
+outage do not hide from the operator. Every read here is read-only (no script, no write).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from dramatiq import Message
@@ -37,8 +45,32 @@ class QueueStatus:
 
 
 @dataclass(frozen=True)
+class CoalescedOrg:
+    """One org's coalesced callbacks: waiting in its pending set, and claimed in batches."""
+
+    org: str
+    pending: int
+    due: int  # of the pending, due now (the others wait for a retry's backoff)
+    oldest_age_s: float | None  # the oldest pending record, since its order completed
+    batches: int  # claimed batches: a flusher is writing them to Salesforce
+    batch_records: int
+    oldest_lease_age_s: float | None  # since the oldest batch was claimed
+    expired_leases: int  # batches past their lease: any flusher will send them again
+
+
+@dataclass(frozen=True)
+class CoalescedStatus:
+    orgs: list[CoalescedOrg]
+    pending: int
+    batches: int
+    oldest_age_s: float | None
+    oldest_lease_age_s: float | None
+
+
+@dataclass(frozen=True)
 class PipelineStatus:
     queues: list[QueueStatus]
+    coalesced: CoalescedStatus
     dead_letters: int
     workers_alive: int
     oldest_age_s: float | None
@@ -62,6 +94,80 @@ def _oldest_timestamp_ms(client: redis.Redis, key: str) -> int | None:
         if seen >= SCAN_LIMIT:
             break
     return oldest
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _oldest_first_ms(client: redis.Redis, key: str) -> int | None:
+    """The earliest ``first_ms`` among an org's pending records (``cb:data:<org>``)."""
+    oldest: int | None = None
+    for seen, (_, raw) in enumerate(client.hscan_iter(key, count=1000), start=1):
+        try:
+            first = int(json.loads(raw)["first_ms"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if oldest is None or first < oldest:
+            oldest = first
+        if seen >= SCAN_LIMIT:
+            break
+    return oldest
+
+
+def _age_s(now_ms: int, stamp_ms: int | None) -> float | None:
+    return None if stamp_ms is None else max(0.0, (now_ms - stamp_ms) / 1000)
+
+
+def _max(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def read_coalesced(client: redis.Redis, core: CoreSettings, now_ms: int) -> CoalescedStatus:
+    """Pending coalesced callbacks and claimed batches, per org (read-only)."""
+    batches: dict[str, list[tuple[int, int | None, int]]] = {}  # org -> (expiry, claimed, n)
+    leases = cast(
+        "list[tuple[bytes, float]]", client.zrange(core.key("cb", "leases"), 0, -1, withscores=True)
+    )
+    for raw_member, expiry in leases:
+        org, _, batch_id = _text(raw_member).partition("|")
+        blob = client.get(core.key("cb", "batch", batch_id))
+        if blob is None:  # settled a moment ago; its lease entry is about to go
+            continue
+        batch = json.loads(blob)
+        claimed = batch.get("claimed_ms")
+        batches.setdefault(org, []).append(
+            (int(expiry), None if claimed is None else int(claimed), len(batch["records"]))
+        )
+    orgs = {_text(m) for m in client.smembers(core.key("cb", "orgs"))} | set(batches)
+    rows = []
+    for org in sorted(orgs):
+        pending_key = core.key("cb", "pending", org)
+        pending = int(client.zcard(pending_key))
+        held = batches.get(org, [])
+        if not pending and not held:
+            continue  # an org a flusher has emptied but not yet dropped from the set
+        claimed = [c for _, c, _ in held if c is not None]
+        rows.append(
+            CoalescedOrg(
+                org=org,
+                pending=pending,
+                due=int(client.zcount(pending_key, "-inf", now_ms)),
+                oldest_age_s=_age_s(now_ms, _oldest_first_ms(client, core.key("cb", "data", org))),
+                batches=len(held),
+                batch_records=sum(n for _, _, n in held),
+                oldest_lease_age_s=_age_s(now_ms, min(claimed) if claimed else None),
+                expired_leases=sum(1 for expiry, _, _ in held if expiry <= now_ms),
+            )
+        )
+    return CoalescedStatus(
+        orgs=rows,
+        pending=sum(r.pending for r in rows),
+        batches=sum(r.batches for r in rows),
+        oldest_age_s=_max([r.oldest_age_s for r in rows]),
+        oldest_lease_age_s=_max([r.oldest_lease_age_s for r in rows]),
+    )
 
 
 def read_status(
@@ -101,10 +207,13 @@ def read_status(
                 done_last_15_minutes=throughput.recent(queue, 15),
             )
         )
+    coalesced = read_coalesced(client, core, now_ms)
     return PipelineStatus(
         queues=queues,
+        coalesced=coalesced,
         dead_letters=DeadLetters(client, core).count(),
         workers_alive=alive,
-        oldest_age_s=None if overall is None else max(0.0, (now_ms - overall) / 1000),
+        # a coalesced record waiting for its callback is waiting work like a queued message
+        oldest_age_s=_max([_age_s(now_ms, overall), coalesced.oldest_age_s]),
         window_s=window_s,
     )

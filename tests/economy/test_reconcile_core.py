@@ -92,6 +92,10 @@ def test_since_accepts_durations_and_iso_times() -> None:
 def test_settings_default_off_and_named_errors() -> None:
     settings = ReconcileSettings.from_env({})
     assert settings.interval_s == 0 and settings.min_age_s == 300
-    assert settings.window_s == 25 * 3600
+    assert settings.window_s == 25 * 3600 and settings.batch_size == 2000
     with pytest.raises(ConfigError, match="SFGW_RECONCILE_INTERVAL_S"):
         ReconcileSettings.from_env({"SFGW_RECONCILE_INTERVAL_S": "-1"})
+    assert ReconcileSettings.from_env({"SFGW_RECONCILE_BATCH_SIZE": "200"}).batch_size == 200
+    for outside in ("199", "2001"):  # Salesforce's documented range
+        with pytest.raises(ConfigError, match="SFGW_RECONCILE_BATCH_SIZE"):
+            ReconcileSettings.from_env({"SFGW_RECONCILE_BATCH_SIZE": outside})

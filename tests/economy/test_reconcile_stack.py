@@ -5,10 +5,13 @@ the ``sfgw`` CLI, Redis."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+import redis
+from dramatiq import Message
 
 from gateway.pipeline.launch import start_workers
 from gateway.processes import free_port
@@ -95,6 +98,47 @@ def test_dropped_messages_are_recovered_by_one_reconcile_run(
             workers.stop()
         if erp is not None:
             erp.stop()
+        sf.stop()
+
+
+def test_reconcile_follows_every_page_of_the_query(
+    tmp_path: Path, redis_url: str, redis_prefix: str, secret_key: str, client: redis.Redis
+) -> None:
+    """450 dropped Opportunities and pages of 200: the sweep reads all three pages and
+    enqueues each Opportunity exactly once; a second sweep enqueues nothing."""
+    sf = start_mock_salesforce(tmp_path / "sf", gateway_url=None)
+    try:
+        ids = sf.close_won(450)
+        # the sweep's upper bound is a whole-second SOQL literal (now, with min age 0):
+        # let that second end so records closed in it fall inside the window
+        time.sleep(1.1)
+        env = {
+            "SFGW_REDIS_URL": redis_url,
+            "SFGW_REDIS_PREFIX": redis_prefix,
+            **worker_env(secret_key, sf.url, f"http://127.0.0.1:{free_port()}",
+                         SFGW_RECONCILE_BATCH_SIZE="200"),
+        }  # fmt: skip
+        before = sf.api_usage()["api_requests"]
+        first = run_sfgw(["reconcile", "--since", "1h", "--json"], env, tmp_path)
+        assert first.returncode == 0, first.stderr
+        found = [json.loads(line) for line in first.stdout.splitlines()]
+        assert sorted(f["opportunity_id"] for f in found) == sorted(ids)
+        assert {f["outcome"] for f in found} == {"enqueued"}
+        assert sf.api_usage()["api_requests"] - before == 3  # pages of 200, 200 and 50
+
+        queue = f"{redis_prefix}:dramatiq:orders"
+        queued = [
+            Message.decode(client.hget(f"{queue}.msgs", mid)).args[0]["record_id"]
+            for mid in client.lrange(queue, 0, -1)
+        ]
+        assert len(queued) == 450 and set(queued) == set(ids)
+
+        second = run_sfgw(["reconcile", "--since", "1h"], env, tmp_path)
+        assert second.returncode == 0, second.stderr
+        assert "found 450 won Opportunities without an order number: 0 enqueued, 450 already " \
+            "queued" in second.stdout  # fmt: skip
+        assert client.llen(queue) == 450
+    finally:
         sf.stop()
 
 

@@ -6,6 +6,7 @@ REST with plain ``requests``; SOAP with a zeep client built from
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,6 +375,57 @@ def test_rest_reconciliation_query(sf: RunningSalesforce, token: str) -> None:
     )
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def _pages(sf: RunningSalesforce, token: str, q: str, options: str | None) -> list[dict[str, Any]]:
+    """Every reply of one query, following nextRecordsUrl as a client does."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if options is not None:
+        headers["Sforce-Query-Options"] = options
+    reply = requests.get(
+        f"{sf.url}/services/data/v62.0/query", params={"q": q}, headers=headers, timeout=30
+    )
+    assert reply.status_code == 200, reply.text
+    pages = [reply.json()]
+    while not pages[-1]["done"]:
+        reply = requests.get(sf.url + pages[-1]["nextRecordsUrl"], headers=headers, timeout=30)
+        assert reply.status_code == 200, reply.text
+        pages.append(reply.json())
+        assert len(pages) < 100
+    return pages
+
+
+def test_rest_query_pages_like_salesforce(sf: RunningSalesforce, token: str) -> None:
+    won = sf.close_won(450)
+    q = "SELECT Id, Name FROM Opportunity WHERE IsWon = true ORDER BY CreatedDate"
+    before = sf.api_usage()["api_requests"]
+    pages = _pages(sf, token, q, "batchSize=200")
+    total = pages[0]["totalSize"]
+    assert total >= 450 and all(p["totalSize"] == total for p in pages)
+    sizes = [len(p["records"]) for p in pages]
+    assert sizes == [200] * (total // 200) + ([total % 200] if total % 200 else [])
+    assert [p["done"] for p in pages] == [False] * (len(pages) - 1) + [True]
+    assert "nextRecordsUrl" not in pages[-1]
+    urls = [p["nextRecordsUrl"] for p in pages[:-1]]
+    assert all(re.fullmatch(r"/services/data/v62\.0/query/01g\w{15}-\d+", u) for u in urls)
+    assert [int(u.rsplit("-", 1)[1]) for u in urls] == [200 * (i + 1) for i in range(len(urls))]
+    ids = [r["Id"] for p in pages for r in p["records"]]
+    assert len(ids) == len(set(ids)) == total and set(won) <= set(ids)
+    assert sf.api_usage()["api_requests"] - before == len(pages)  # every page is a call
+
+    # the documented range is 200..2000: smaller asks get 200, and no header 2000
+    assert len(_pages(sf, token, q, "batchSize=50")[0]["records"]) == 200
+    sf.create_opportunities(max(1, 2001 - total))  # open ones: now more than 2000 in all
+    everything = "SELECT Id FROM Opportunity"
+    default = _pages(sf, token, everything, None)
+    assert len(default[0]["records"]) == 2000 and default[0]["done"] is False
+    assert len(_pages(sf, token, everything, "batchSize=5000")[0]["records"]) == 2000
+
+    cursor = urls[0].rsplit("/", 1)[1].split("-")[0]
+    for bad in (f"{cursor}-{total}", f"{cursor}-0", "01g5g00000000ZZAAA-200", "nonsense"):
+        reply = rest(sf, "GET", f"query/{bad}", token)
+        assert reply.status_code == 400, bad
+        assert reply.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
 # -- SOAP Partner (zeep) -----------------------------------------------------------------

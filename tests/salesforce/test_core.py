@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway import sfid
-from mock_salesforce import delivery, soql
+from mock_salesforce import delivery, paging, soql
 from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant, load_public_key
 from mock_salesforce.records import validate_changes
 from mock_salesforce.store import OrgStore
@@ -21,6 +21,23 @@ from mock_salesforce.store import OrgStore
 from .conftest import ACK, FAULT, NACK, make_keypair
 
 OUT = "{http://soap.sforce.com/2005/09/outbound}"
+
+
+def test_query_paging_rules() -> None:
+    assert paging.batch_size(None) is None and paging.batch_size("") is None
+    assert paging.batch_size("batchSize=1000") == 1000
+    assert paging.batch_size("BATCHSIZE = 500") == 500
+    assert paging.batch_size("batchSize=50") == 200  # documented minimum
+    assert paging.batch_size("batchSize=9000") == 2000  # documented maximum
+    assert paging.batch_size("batchSize=abc") is None  # unreadable: the default applies
+    assert paging.page(450, 0, 200) == paging.Page(0, 200, 200)
+    assert paging.page(450, 400, 200) == paging.Page(400, 450, None)
+    assert paging.page(200, 0, 200) == paging.Page(0, 200, None)
+    url = paging.next_records_url("v62.0", "01g5g0000000001AAA", 2000)
+    assert url == "/services/data/v62.0/query/01g5g0000000001AAA-2000"
+    assert paging.parse_locator(url.rsplit("/", 1)[1]) == ("01g5g0000000001AAA", 2000)
+    for bad in ("01g5g0000000001AAA", "0065g0000000001AAA-200", "01g5g0000000001AAA-x", ""):
+        assert paging.parse_locator(bad) is None
 
 
 def test_retry_schedule_starts_at_15_seconds_and_caps_at_2_hours() -> None:
