@@ -277,10 +277,20 @@ def run_stage(
 
 
 class DeadLetterMiddleware(Middleware):
-    """Stores failed pipeline messages as dead letters (hooks run after ``Retries``'s)."""
+    """Stores failed pipeline messages as dead letters (hooks run after ``Retries``'s).
+
+    The letter is written in ``after_nack``, not when the message fails: only once the
+    nack has reached Redis (Dramatiq retries it until Redis answers) is Redis known to be
+    up, and only once our letter is stored may Dramatiq's own copy in ``<queue>.XQ`` be
+    dropped. Writing at failure time lost messages when Redis was down then: the write
+    failed, Redis came back, the nack succeeded and the copy was deleted with no letter
+    anywhere. If the write still fails, Dramatiq's copy stays (and is logged).
+    """
 
     def __init__(self, dead_letters: DeadLetters) -> None:
         self.dead_letters = dead_letters
+        self._letters: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
     def after_process_message(
         self,
@@ -292,29 +302,28 @@ class DeadLetterMiddleware(Middleware):
     ) -> None:
         if not message.failed or message.actor_name not in STAGE_OF_ACTOR:
             return
-        payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
-        if isinstance(exception, StageFailed):
-            reason, attempts = exception.reason, exception.attempts
-        else:
-            attempts = int(message.options.get("retries", 0))
-            kind = type(exception).__name__ if exception is not None else "failure"
-            reason = f"gave up after {attempts} attempts: {kind}: {exception}"
-        org, opp, notification = _ids(payload)
-        self.dead_letters.add(
-            stage=STAGE_OF_ACTOR[message.actor_name],
-            queue=message.queue_name,
-            actor=message.actor_name,
-            organization_id=org,
-            opportunity_id=opp,
-            notification_id=notification,
-            reason=reason,
-            attempts=attempts,
-            payload=payload,
-        )
+        letter = dead_letter_of(message, exception)
+        with self._lock:
+            self._letters[message.message_id] = letter
 
     def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        """Our store holds the letter now; drop Dramatiq's copy from ``<queue>.XQ``."""
+        """Store our letter, then drop Dramatiq's copy from ``<queue>.XQ``."""
         if message.actor_name not in STAGE_OF_ACTOR:
+            return
+        with self._lock:
+            letter = self._letters.pop(message.message_id, None)
+        if letter is None:
+            letter = dead_letter_of(message, None)
+        try:
+            self.dead_letters.add(**letter)
+        except Exception:
+            log.critical(
+                "could not store the dead letter of message %s; it stays in Dramatiq's "
+                "dead-letter queue %s.XQ",
+                message.message_id,
+                message.queue_name,
+                exc_info=True,
+            )
             return
         message_id = message.options.get("redis_message_id")
         if message_id is None or not isinstance(broker, RedisBroker):
@@ -325,6 +334,30 @@ class DeadLetterMiddleware(Middleware):
         pipe.zrem(xq, message_id)
         pipe.hdel(f"{xq}.msgs", message_id)
         pipe.execute()
+
+
+def dead_letter_of(message: MessageProxy, exception: BaseException | None) -> dict[str, Any]:
+    """The :meth:`DeadLetters.add` arguments for a failed pipeline message."""
+    payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
+    if isinstance(exception, StageFailed):
+        reason, attempts = exception.reason, exception.attempts
+    else:
+        attempts = int(message.options.get("retries", 0))
+        reason = f"gave up after {attempts} attempts"
+        if exception is not None:
+            reason += f": {type(exception).__name__}: {exception}"
+    org, opp, notification = _ids(payload)
+    return {
+        "stage": STAGE_OF_ACTOR[message.actor_name],
+        "queue": message.queue_name,
+        "actor": message.actor_name,
+        "organization_id": org,
+        "opportunity_id": opp,
+        "notification_id": notification,
+        "reason": reason,
+        "attempts": attempts,
+        "payload": payload,
+    }
 
 
 class LazyPipeline:

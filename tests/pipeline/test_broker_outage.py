@@ -28,6 +28,8 @@ import dramatiq
 import pytest
 import redis
 from dramatiq.middleware import Middleware, Retries
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from gateway.broker import BrokerSettings, SfgwRedisBroker, make_broker
 from gateway.embedded_redis import EmbeddedRedis
@@ -231,4 +233,134 @@ def test_a_retry_that_cannot_be_enqueued_in_time_fails_the_message(
         assert wait_for(lambda: len(runs.started) >= 2 or client.zcard(xq) == 1, 12), (
             runs.retries_seen()
         )
+        client.close()
+
+
+def test_a_permanent_failure_during_an_outage_ends_as_a_dead_letter(
+    own_redis: EmbeddedRedis, redis_prefix: str
+) -> None:
+    """A pipeline message fails permanently while Redis is down. The worker retries the
+    nack until Redis is back; the dead letter must then be in our store (``sfgw dlq``),
+    not lost. Storing the letter at failure time (Redis down) and then dropping
+    Dramatiq's ``.XQ`` copy after the nack lost the message without a trace."""
+    from gateway.pipeline.actors import (
+        PROCESS_NOTIFICATION,
+        StageFailed,
+        install_middleware,
+    )
+    from gateway.pipeline.settings import ORDERS_QUEUE
+    from gateway.pipeline.stores import DeadLetters
+
+    runs = Runs()
+    core = CoreSettings.from_env(
+        {"SFGW_REDIS_URL": own_redis.url, "SFGW_REDIS_PREFIX": redis_prefix}
+    )
+    settings = BrokerSettings(
+        heartbeat_timeout_ms=HEARTBEAT_MS, maintenance_chance=1_000_000, retry_enqueue_s=1
+    )
+    broker = make_broker(core, settings)
+    # No client-side retries: the outage below outlasts them, as a real one may (redis-py
+    # would otherwise retry the letter's write 10 times with backoff and hide the window).
+    client = redis.Redis.from_url(own_redis.url, retry=Retry(NoBackoff(), 0))
+    install_middleware(broker, DeadLetters(client, core))
+
+    def process(payload: dict[str, Any]) -> None:
+        runs.first_started.set()
+        runs.release_first.wait(10)
+        raise StageFailed("ERP refused the order: credit hold", 1)
+
+    dramatiq.actor(
+        broker=broker, actor_name=PROCESS_NOTIFICATION, queue_name=ORDERS_QUEUE,
+        max_retries=0, throws=(StageFailed,),
+    )(process)  # fmt: skip
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        broker.actors[PROCESS_NOTIFICATION].send(
+            {"organization_id": "00D000000000001AAA", "notification_id": "04l000000000009AAA"}
+        )
+        assert runs.first_started.wait(5)
+        own_redis.kill()
+        runs.release_first.set()
+        time.sleep(1.5)  # the failure is decided and the nack fails while Redis is away
+        own_redis.start()
+        letters = DeadLetters(redis.Redis.from_url(own_redis.url), core)
+        assert wait_for(lambda: letters.count() == 1, 15), (
+            "the permanently failed message is in no dead-letter store"
+        )
+        (letter,) = list(letters.iter())
+        assert letter.stage == ORDERS_QUEUE
+        assert letter.notification_id == "04l000000000009AAA"
+        assert "credit hold" in letter.reason
+        xq = redis.Redis.from_url(own_redis.url).zcard(f"{broker.namespace}:{ORDERS_QUEUE}.XQ")
+        assert xq == 0  # our store holds it; Dramatiq's copy was dropped only after that
+    finally:
+        runs.release_first.set()
+        if own_redis.child is None:
+            own_redis.start()
+        worker.stop(timeout=5000)
+        broker.close()
+        client.close()
+
+
+class _LetterWriteFailsOnce:
+    """A dead-letter store whose first write meets a dropped connection: the tail of an
+    outage, when the failure is decided with Redis away and the nack lands after it is
+    back. Everything else is the real store on the real Redis."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.failed = False
+
+    def add(self, **letter: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise redis.ConnectionError("Connection refused (injected)")
+        return self.store.add(**letter)
+
+
+def test_a_dead_letter_that_cannot_be_stored_keeps_dramatiqs_copy(
+    own_redis: EmbeddedRedis, redis_prefix: str
+) -> None:
+    """If our letter cannot be written, Dramatiq's own ``.XQ`` copy must survive: the
+    failed message is then in one of the two dead-letter stores, never in neither."""
+    from gateway.pipeline.actors import PROCESS_NOTIFICATION, DeadLetterMiddleware, StageFailed
+    from gateway.pipeline.settings import ORDERS_QUEUE
+    from gateway.pipeline.stores import DeadLetters
+
+    core = CoreSettings.from_env(
+        {"SFGW_REDIS_URL": own_redis.url, "SFGW_REDIS_PREFIX": redis_prefix}
+    )
+    settings = BrokerSettings(
+        heartbeat_timeout_ms=HEARTBEAT_MS, maintenance_chance=1_000_000, retry_enqueue_s=1
+    )
+    broker = make_broker(core, settings)
+    client = redis.Redis.from_url(own_redis.url)
+    letters = DeadLetters(client, core)
+    store: Any = _LetterWriteFailsOnce(letters)
+    broker.add_middleware(DeadLetterMiddleware(store), before=Retries)
+    done = threading.Event()
+
+    def process(payload: dict[str, Any]) -> None:
+        done.set()
+        raise StageFailed("ERP refused the order: credit hold", 1)
+
+    dramatiq.actor(
+        broker=broker, actor_name=PROCESS_NOTIFICATION, queue_name=ORDERS_QUEUE,
+        max_retries=0, throws=(StageFailed,),
+    )(process)  # fmt: skip
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    xq = f"{broker.namespace}:{ORDERS_QUEUE}.XQ"
+    try:
+        broker.actors[PROCESS_NOTIFICATION].send({"notification_id": "04l000000000009AAA"})
+        assert done.wait(5)
+        worker.join()  # nothing else pending: the hooks have run
+        assert store.failed
+        assert wait_for(lambda: letters.count() + int(client.zcard(xq)) == 1, 3), (
+            "the failed message is in neither dead-letter store"
+        )
+    finally:
+        worker.stop(timeout=5000)
+        broker.close()
         client.close()
