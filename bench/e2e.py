@@ -29,6 +29,7 @@ queue, no workers), on a smaller sample:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -64,6 +65,7 @@ from gateway.demo import (
     stop_stack,
     verify,
 )
+from gateway.salesforce.callbacks import MAX_RECORDS_PER_CALL
 from gateway.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
 
 DEFAULT_OPPORTUNITIES = 10_000
@@ -74,6 +76,18 @@ DEFAULT_TIMEOUT_S = 300.0
 COALESCED_BUDGET = (10_000, 80)
 KINDS = ("redis", "gateway", "workers", "mock ERP", "mock Salesforce", "bench client")
 PROGRAM = "scripts/bench e2e"
+NOTES = (
+    "raw limit: ERP create + Salesforce update by the product's own clients, {threads} "
+    "threads (as many as the workers), one token, no gateway or queue; Collections: 200 "
+    "orders per call.",
+    "naive peer: one record after the other: ERP create, a new token, one REST PATCH.",
+    "drain: close won -> last Opportunity updated (the org's LastModifiedDate); callback: "
+    "ERP order created -> its Opportunity updated (both mocks' clocks);",
+    "ack: the gateway's sfgw_intake_ack_seconds histogram (per message of up to 100); "
+    "calls and tokens as the mock org counted them.",
+    "RSS: peak of the sum over each part's process tree, sampled every 0.5 s; CPU s: "
+    "user + system over the run (the mock org's includes the progress polls).",
+)
 
 
 # -- functional core ----------------------------------------------------------------
@@ -97,6 +111,8 @@ class Row:
     ack_p50_ms: float | None = None
     ack_p99_ms: float | None = None
     dead_letters: int = 0
+    #: Records per coalesced call, from the workers' own "batch" log lines.
+    batch_sizes: list[int] = field(default_factory=list)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -122,6 +138,13 @@ class Row:
             return None
         return self.sf_calls * 1000 / self.opportunities
 
+    @property
+    def records_per_call(self) -> float | None:
+        """Updated Opportunities per callback API call (tokens not counted)."""
+        if not self.passed or not self.api_calls:
+            return None
+        return self.updated / self.api_calls
+
     def to_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
@@ -129,7 +152,37 @@ class Row:
             "sf_calls": self.sf_calls,
             "orders_per_s": self.orders_per_s,
             "calls_per_1000": self.calls_per_1000,
+            "records_per_call": self.records_per_call,
         }
+
+
+def batch_sizes(log_lines: Iterable[str]) -> list[int]:
+    """Records per coalesced call, from the flushers' structured log lines
+    (``{"outcome": "batch", "records": N, ...}``) in the order they were written."""
+    sizes = []
+    for line in log_lines:
+        if '"outcome": "batch"' not in line or "{" not in line:
+            continue
+        try:
+            entry = json.loads(line[line.index("{") :])
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("records"), int):
+            sizes.append(entry["records"])
+    return sizes
+
+
+def batch_note(row: Row, full: int = MAX_RECORDS_PER_CALL) -> str | None:
+    """Why a coalesced mode made the calls it made: how full its batches were."""
+    if not row.batch_sizes:
+        return None
+    sizes = row.batch_sizes
+    filled = sum(1 for n in sizes if n >= full)
+    return (
+        f"{row.name}: {len(sizes)} batches, {filled} full ({full}), mean "
+        f"{sum(sizes) / len(sizes):.0f}, median {quantile([float(n) for n in sizes], 0.5):.0f} "
+        "records; a batch that is not full left after SFGW_CALLBACK_MAX_WAIT_MS"
+    )
 
 
 def callback_latencies_ms(
@@ -169,6 +222,12 @@ def drain_seconds(
     return max(0.0, max(last) - started_at) if last else None
 
 
+def baseline_threads() -> int:
+    """The raw limit runs as many threads as the stack's workers (processes x threads)."""
+    defaults = StackConfig(workdir=Path())
+    return defaults.worker_processes * defaults.worker_threads
+
+
 def poll_interval(opportunities: int) -> float:
     """Each progress poll reads every Opportunity (0.2 s of CPU at 10,000 on a 2-core
     host), CPU the measured flow competes for: poll less often for big runs."""
@@ -193,6 +252,7 @@ def summary_table(rows: Sequence[Row]) -> str:
         "API calls",
         "tokens",
         "calls/1000",
+        "records/call",
         "callback p50/p99 ms",
         "ack p50/p99 ms",
     ]
@@ -206,6 +266,7 @@ def summary_table(rows: Sequence[Row]) -> str:
             row.api_calls,
             row.token_requests,
             _num(row.calls_per_1000, 1),
+            _num(row.records_per_call, 1),
             _pair(row.callback_p50_ms, row.callback_p99_ms),
             "n/a" if row.kind == "baseline" else _pair(row.ack_p50_ms, row.ack_p99_ms),
         ]
@@ -353,9 +414,18 @@ def run_mode(
             row.peak_rss_mb = sampler.peak_rss_mb()
             row.cpu_s = sampler.cpu_s()
         stop_stack(stack, reporter)
+    row.batch_sizes = _logged_batches(stack)
     verdict = "ok" if row.passed else "FAILED: " + "; ".join(row.problems)
     reporter.say(f"sfgw {mode}: {verdict}")
     return row
+
+
+def _logged_batches(stack: Stack) -> list[int]:
+    log = stack.log_of("workers")
+    if log is None or not log.exists():
+        return []
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        return batch_sizes(lines)
 
 
 @dataclass
@@ -496,7 +566,7 @@ def run_baselines(sample: int, workdir: Path, reporter: Reporter) -> list[Row]:
     from mock_salesforce.launch import start_mock_salesforce
 
     config = StackConfig(workdir=workdir)
-    threads = config.worker_processes * config.worker_threads
+    threads = baseline_threads()
     reporter.say(f"\n== baselines: {sample} Opportunities each, mock ERP + mock Salesforce only")
     stack = Stack(config=config, redis_url="", redis_prefix="", secret_key="")
     rows: list[Row] = []
@@ -508,17 +578,17 @@ def run_baselines(sample: int, workdir: Path, reporter: Reporter) -> list[Row]:
         clients = _clients(stack, pool_size=2 * threads)
         plans: list[tuple[str, str, Callable[[list[str]], None]]] = [
             (
-                f"raw limit: ERP + REST PATCH, {threads} threads",
+                "raw limit, REST",
                 "rest",
                 lambda ids: raw_limit(clients, ids, "rest", threads),
             ),
             (
-                f"raw limit: ERP + Collections x200, {threads} threads",
+                "raw limit, Collections",
                 "collections",
                 lambda ids: raw_limit(clients, ids, "collections", threads),
             ),
             (
-                "naive peer: sequential, token per record",
+                "naive peer",
                 "rest",
                 lambda ids: naive_peer(clients, ids),
             ),
@@ -574,11 +644,10 @@ def run(
     reporter.say(process_table(rows))
     for verdict in budget_verdicts(rows):
         reporter.say(f"issue 8 budget: {verdict}")
-    reporter.say(
-        "drain: close won -> last Opportunity updated (org's LastModifiedDate); callback "
-        "latency: ERP order created -> Opportunity updated (the mocks' clocks); ack: the "
-        "gateway's histogram; calls as the org counted them. RSS summed per process tree."
-    )
+    for note in filter(None, map(batch_note, rows)):
+        reporter.say(note)
+    for line in NOTES:
+        reporter.say(line.format(threads=baseline_threads()))
     for row in rows:
         for problem in row.problems:
             reporter.say(f"FAILED {row.name}: {problem}")

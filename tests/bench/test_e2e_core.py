@@ -19,6 +19,8 @@ from bench.e2e import (
     Row,
     _count,
     _modes,
+    batch_note,
+    batch_sizes,
     budget_verdicts,
     callback_latencies_ms,
     drain_seconds,
@@ -152,10 +154,31 @@ def test_rates_come_from_the_rows_and_failed_rows_report_none() -> None:
     assert row.orders_per_s == pytest.approx(100.0)
     assert row.sf_calls == 71
     assert row.calls_per_1000 == pytest.approx(7.1)
+    assert row.records_per_call == pytest.approx(10_000 / 70)
     failed = Row("sfgw soap", "pipeline", "soap", 10_000, drain_s=50.0, updated=9000)
     failed.problems.append("workers: timed out after 300 s: updated only 9000 of 10000")
     assert not failed.passed
     assert failed.orders_per_s is None and failed.calls_per_1000 is None
+    assert failed.records_per_call is None
+
+
+def test_batch_sizes_come_from_the_flushers_log_lines() -> None:
+    log = [
+        "2026-11-27 10:00:00,001 INFO sfgw.pipeline "
+        '{"dead_lettered": 0, "done": 200, "outcome": "batch", "records": 200, "stage": "x"}',
+        '2026-11-27 10:00:00,002 INFO sfgw.pipeline {"outcome": "done", "records": 9}',
+        "2026-11-27 10:00:01,500 INFO sfgw.pipeline "
+        '{"done": 57, "outcome": "batch", "records": 57}',
+        'garbage {"outcome": "batch", "records": ',  # a torn last line
+        "dramatiq started",
+    ]
+    assert batch_sizes(log) == [200, 57]
+    row = _passed("sfgw soap", "soap", 457, 4)
+    row.batch_sizes = [200, 200, 57]
+    note = batch_note(row)
+    assert note is not None
+    assert "3 batches, 2 full (200), mean 152, median 200" in note
+    assert batch_note(_passed("sfgw rest", "rest", 10, 11)) is None
 
 
 def test_tables_show_every_row_and_mark_failures() -> None:

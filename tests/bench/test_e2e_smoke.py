@@ -47,6 +47,10 @@ def test_tiny_run_measures_a_coalesced_mode_and_the_baselines(tmp_path: Path) ->
     assert 0 <= pipeline["callback_p50_ms"] <= pipeline["callback_p99_ms"]
     assert pipeline["callback_p99_ms"] < pipeline["drain_s"] * 1000
     assert pipeline["ack_p50_ms"] > 0
+    # the flushers' own log: one batch per Collections call, every record in one batch
+    assert len(pipeline["batch_sizes"]) == pipeline["api_calls"]
+    assert sum(pipeline["batch_sizes"]) == OPPORTUNITIES
+    assert pipeline["records_per_call"] == pytest.approx(OPPORTUNITIES / pipeline["api_calls"])
     kinds = {"redis", "gateway", "workers", "mock ERP", "mock Salesforce"}
     assert set(pipeline["peak_rss_mb"]) == kinds
     assert all(mb > 1 for mb in pipeline["peak_rss_mb"].values())
@@ -64,4 +68,5 @@ def test_tiny_run_measures_a_coalesced_mode_and_the_baselines(tmp_path: Path) ->
     assert set(naive["peak_rss_mb"]) == {"mock ERP", "mock Salesforce"}
 
     assert "sfgw collections" in text and "FAILED" not in text
+    assert "sfgw collections: " in text and " batches, " in text
     assert "peak RSS MB" in text
