@@ -309,6 +309,39 @@ def budget_verdicts(rows: Sequence[Row]) -> list[str]:
     return verdicts
 
 
+#: Variables the stack sets itself for every run (the environment cannot change them).
+_STACK_SETS = frozenset(
+    {
+        "SFGW_CALLBACK_API", "SFGW_REDIS_URL", "SFGW_REDIS_PREFIX", "SFGW_ALLOWED_ORGS",
+        "SFGW_ERP_URL", "SFGW_SF_AUTH", "SFGW_SF_LOGIN_URL", "SFGW_SF_CLIENT_ID",
+        "SFGW_WORKER_PROCESSES", "SFGW_WORKER_THREADS", "SFGW_WORKER_METRICS_PORT",
+        "SFGW_WORKER_METRICS_DIR",
+    }
+)  # fmt: skip
+_NEVER_SHOWN = ("SECRET", "KEY", "PASSWORD", "TOKEN", "USERNAME", "URL")
+
+
+def settings_in_effect(env: Mapping[str, str]) -> dict[str, str]:
+    """``SFGW_*`` variables from the environment that reach the stack's processes (e.g.
+    ``SFGW_CALLBACK_MAX_WAIT_MS``): a run is only comparable with one that had the same.
+    Credentials are never recorded."""
+    return {
+        name: value
+        for name, value in sorted(env.items())
+        if name.startswith("SFGW_")
+        and name not in _STACK_SETS
+        and not any(word in name for word in _NEVER_SHOWN)
+    }
+
+
+def headline(opportunities: int, modes: Sequence[str], baseline_sample: int) -> str:
+    baselines = f"baselines on {baseline_sample}" if baseline_sample else "no baselines"
+    return (
+        f"sfgw e2e: {opportunities} won Opportunities in one burst per mode "
+        f"({', '.join(modes)}), {baselines}; {os.cpu_count()} CPUs"
+    )
+
+
 def report_document(
     rows: Sequence[Row],
     *,
@@ -317,11 +350,13 @@ def report_document(
     baseline_sample: int,
     seconds_total: float,
     load_at_start: Sequence[float],
+    settings: Mapping[str, str],
 ) -> dict[str, Any]:
     return {
         "benchmark": "e2e",
         "when": when,
         "host": {**host_facts(), "load_at_start": [round(x, 2) for x in load_at_start]},
+        "settings": dict(settings),
         "opportunities": opportunities,
         "baseline_sample": baseline_sample,
         "seconds_total": round(seconds_total, 1),
@@ -618,10 +653,11 @@ def run(
     began = time.monotonic()
     load_at_start = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="sfgw-bench-e2e-"))
-    reporter.say(
-        f"sfgw e2e benchmark: {opportunities} Opportunities per mode ({', '.join(modes)}), "
-        f"baselines on {baseline_sample}; {os.cpu_count()} CPUs, load average {load_text()}"
-    )
+    settings = settings_in_effect(os.environ)
+    title = headline(opportunities, modes, baseline_sample)
+    if settings:
+        title += "; " + " ".join(f"{k}={v}" for k, v in settings.items())
+    reporter.say(f"{title}; load average {load_text()}")
     rows: list[Row] = []
     with signals_interrupt(PROGRAM):
         try:
@@ -635,8 +671,7 @@ def run(
     seconds = time.monotonic() - began
     reporter.say("")
     reporter.say(
-        f"sfgw e2e: {opportunities} won Opportunities in one burst per mode, baselines on "
-        f"{baseline_sample}; {os.cpu_count()} CPUs, load average {load_text()} "
+        f"{title}; load average {load_text()} "
         f"(at start {' '.join(f'{x:.2f}' for x in load_at_start)})"
     )
     reporter.say(summary_table(rows))
@@ -659,6 +694,7 @@ def run(
         baseline_sample=baseline_sample,
         seconds_total=seconds,
         load_at_start=load_at_start,
+        settings=settings,
     )
     out = write_results("e2e", when, document, results_dir)
     reporter.say(f"wrote {shown(out)} in {seconds:.0f} s")

@@ -24,9 +24,11 @@ from bench.e2e import (
     budget_verdicts,
     callback_latencies_ms,
     drain_seconds,
+    headline,
     poll_interval,
     process_table,
     report_document,
+    settings_in_effect,
     summary_table,
 )
 from bench.processes import Sample, TreeSampler, cpu_between, peak_rss, sum_by_kind
@@ -227,6 +229,7 @@ def test_document_is_strict_json_with_the_verdict(tmp_path: Path) -> None:
         baseline_sample=20,
         seconds_total=12.34,
         load_at_start=(1.0, 0.5, 0.25),
+        settings={"SFGW_CALLBACK_MAX_WAIT_MS": "2000"},
     )
     out = write_results("e2e", "20261127T100000Z", document, tmp_path)
     loaded = json.loads(out.read_text())
@@ -237,6 +240,7 @@ def test_document_is_strict_json_with_the_verdict(tmp_path: Path) -> None:
     assert loaded["rows"][0]["calls_per_1000"] == 10.0
     assert loaded["rows"][1]["orders_per_s"] is None
     assert loaded["host"]["load_at_start"] == [1.0, 0.5, 0.25]
+    assert loaded["settings"] == {"SFGW_CALLBACK_MAX_WAIT_MS": "2000"}
     assert finite({"a": [float("inf"), 1.0]}) == {"a": [None, 1.0]}
 
 
@@ -249,3 +253,22 @@ def test_options_name_what_is_wrong() -> None:
         _count(1)("0")
     with pytest.raises(argparse.ArgumentTypeError, match="whole number"):
         _count(1)("ten")
+
+
+def test_settings_in_effect_are_recorded_without_credentials_or_what_the_stack_sets() -> None:
+    env = {
+        "SFGW_CALLBACK_MAX_WAIT_MS": "2000",
+        "SFGW_RETRY_MIN_BACKOFF_MS": "100",
+        "SFGW_SECRET_KEY": "x",
+        "SFGW_SF_CLIENT_SECRET": "y",
+        "SFGW_CALLBACK_API": "soap",  # the stack sets each mode itself
+        "SFGW_REDIS_URL": "redis://:pw@host/0",
+        "PATH": "/usr/bin",
+    }
+    assert settings_in_effect(env) == {
+        "SFGW_CALLBACK_MAX_WAIT_MS": "2000",
+        "SFGW_RETRY_MIN_BACKOFF_MS": "100",
+    }
+    assert "no baselines" in headline(10, ["soap"], 0)
+    assert "baselines on 20" in headline(10, ["rest", "soap"], 20)
+    assert "(rest, soap)" in headline(10, ["rest", "soap"], 20)
