@@ -1,4 +1,4 @@
-"""``python -m bench intake|e2e|soak``: run one benchmark, print a table, write JSON."""
+"""``python -m bench intake|e2e|economy|soak``: run one benchmark, print a table, write JSON."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "economy", help="Salesforce API calls per 1,000 orders and callback latency per mode"
     )
     economy.add_argument("--records", type=int, default=1000, help="completed orders per mode")
-    sub.add_parser("e2e", help="end-to-end orders (not implemented yet)")
+    e2e = sub.add_parser(
+        "e2e",
+        help="10,000 won Opportunities through the whole stack per callback mode, "
+        "with baselines (< 10 min)",
+    )
+    from bench.e2e import add_arguments
+
+    add_arguments(e2e)
     soak = sub.add_parser("soak", help="the stateful invariant model, many examples")
     soak.add_argument("--examples", type=int, default=40, help="hypothesis examples")
     soak.add_argument("--steps", type=int, default=30, help="max steps per example")
@@ -38,8 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.soak import run as run_soak
 
         return run_soak(examples=args.examples, steps=args.steps, shrink=args.shrink)
-    print(f"bench {args.bench}: not implemented yet", file=sys.stderr)
-    return 1
+    from bench.e2e import run as run_e2e
+
+    return run_e2e(
+        opportunities=args.opportunities,
+        modes=args.modes,
+        baseline_sample=args.baseline_sample,
+        timeout=args.timeout,
+    )
 
 
 if __name__ == "__main__":

@@ -14,14 +14,10 @@ is importable for a larger end-to-end benchmark.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +25,7 @@ import redis
 from cryptography.fernet import Fernet
 from dramatiq import Message
 
+from bench.common import host_facts, quantile, salesforce_time, shown, stamp, write_results
 from gateway.broker import make_broker
 from gateway.cli_support import print_table
 from gateway.pipeline.actors import retry_policy
@@ -40,7 +37,6 @@ from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
 from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODES = ("rest", "collections", "soap")
 
 
@@ -69,13 +65,6 @@ class ModeResult:
             f"{self.latency_p99_ms:.0f}",
             f"{self.seconds:.1f}",
         ]
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _feed(env: dict[str, str], jobs: list[dict[str, Any]]) -> dict[str, float]:
@@ -117,10 +106,6 @@ def _feed(env: dict[str, str], jobs: list[dict[str, Any]]) -> dict[str, float]:
     finally:
         client.close()
     return handed
-
-
-def _modified_at(value: str) -> float:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
 def measure_mode(
@@ -173,7 +158,8 @@ def measure_mode(
         workers.stop()
     usage = sf.api_usage()
     latencies = [
-        max(0.0, (_modified_at(rows[oid]["LastModifiedDate"]) - handed[oid]) * 1000) for oid in ids
+        max(0.0, (salesforce_time(rows[oid]["LastModifiedDate"]) - handed[oid]) * 1000)
+        for oid in ids
     ]
     return ModeResult(
         mode=mode,
@@ -181,8 +167,8 @@ def measure_mode(
         api_calls=usage["api_requests"],
         token_requests=usage["token_requests"],
         seconds=seconds,
-        latency_p50_ms=_quantile(latencies, 0.50),
-        latency_p99_ms=_quantile(latencies, 0.99),
+        latency_p50_ms=quantile(latencies, 0.50),
+        latency_p99_ms=quantile(latencies, 0.99),
     )
 
 
@@ -214,24 +200,17 @@ def run(records: int = 1000) -> int:
         ["mode", "records", "API calls", "tokens", "calls/1000", "p50 ms", "p99 ms", "seconds"],
         [row.cells() for row in rows],
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"economy-{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "economy",
-                "when": stamp,
-                "host": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load": os.getloadavg(),
-                },
-                "seconds_total": round(time.monotonic() - began, 1),
-                "rows": [{**asdict(r), "calls_per_1000": r.calls_per_1000} for r in rows],
-            },
-            indent=2,
-        )
+    when = stamp()
+    out = write_results(
+        "economy",
+        when,
+        {
+            "benchmark": "economy",
+            "when": when,
+            "host": host_facts(),
+            "seconds_total": round(time.monotonic() - began, 1),
+            "rows": [{**asdict(r), "calls_per_1000": r.calls_per_1000} for r in rows],
+        },
     )
-    print(f"wrote {out} in {time.monotonic() - began:.0f}s")
+    print(f"wrote {shown(out)} in {time.monotonic() - began:.0f}s")
     return 0

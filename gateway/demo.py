@@ -331,13 +331,13 @@ class Interrupted(BaseException):
 
 
 @contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
+def signals_interrupt(program: str = "sfgw demo") -> Iterator[None]:
     """The first SIGINT/SIGTERM raises :class:`Interrupted`; later ones are ignored."""
     received: list[int] = []
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         if received:
-            print("\nsfgw demo: already stopping, please wait", file=sys.stderr, flush=True)
+            print(f"\n{program}: already stopping, please wait", file=sys.stderr, flush=True)
             return
         received.append(signum)
         raise Interrupted(signum)
@@ -359,6 +359,12 @@ class Reporter:
         self._last_plain = -math.inf
         self._last_text = ""
         self._open_line = False
+
+    def restart(self) -> None:
+        """A new flow begins and its elapsed time starts at 0 again: the next plain
+        progress line is due at once (the benchmarks follow several flows in a row)."""
+        self._last_plain = -math.inf
+        self._last_text = ""
 
     def progress(self, progress: Progress, elapsed: float, *, force: bool = False) -> None:
         text = progress.line(elapsed)
@@ -394,7 +400,7 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     succeeded = False
     stack: Stack | None = None
-    with _signals_interrupt():
+    with signals_interrupt():
         try:
             started = time.monotonic()
             where = (
@@ -413,7 +419,7 @@ def run_demo(args: argparse.Namespace) -> int:
             reporter.say(
                 f"stack up in {summary.startup_s:.1f} s; closing {args.opportunities} Opportunities"
             )
-            _run_flow(stack, args, summary, reporter)
+            run_flow(stack, args.opportunities, args.timeout, summary, reporter)
             summary.total_s = time.monotonic() - started
             reporter.say("")
             reporter.say(render_table(["summary", ""], summary.rows(args.callback_api)))
@@ -435,14 +441,15 @@ def run_demo(args: argparse.Namespace) -> int:
         except StackError as error:
             raise CommandError(f"demo failed: {error}") from None
         finally:
-            _shutdown(stack, reporter)
+            stop_stack(stack, reporter)
             if temporary and succeeded:
                 shutil.rmtree(workdir, ignore_errors=True)
             elif not succeeded:
                 reporter.say(f"logs and databases kept in {workdir}")
 
 
-def _shutdown(stack: Stack | None, reporter: Reporter) -> None:
+def stop_stack(stack: Stack | None, reporter: Reporter) -> None:
+    """Stop every part with SIGINT/SIGTERM ignored meanwhile; a failure is reported."""
     if stack is None:
         return
     # No signal may interrupt the shutdown itself: it is what keeps the machine clean.
@@ -450,7 +457,7 @@ def _shutdown(stack: Stack | None, reporter: Reporter) -> None:
     try:
         stack.stop()
     except Exception as error:
-        reporter.say(f"sfgw demo: while stopping: {error}")
+        reporter.say(f"while stopping the stack: {error}")
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
@@ -468,14 +475,30 @@ def _workdir(requested: Path | None) -> tuple[Path, bool]:
     return requested.resolve(), False
 
 
-def _run_flow(stack: Stack, args: argparse.Namespace, summary: Summary, reporter: Reporter) -> None:
+def run_flow(
+    stack: Stack,
+    opportunities: int,
+    timeout: float,
+    summary: Summary,
+    reporter: Reporter,
+    *,
+    poll_interval: float = POLL_INTERVAL_S,
+) -> list[str]:
+    """Close ``opportunities`` Opportunities won, follow them until every one carries an
+    order number, then fill ``summary`` (:func:`collect`); returns the closed ids.
+
+    Raises :class:`StackError` naming the part at fault on a dead letter, a dead process
+    or when ``timeout`` seconds pass. The benchmarks use a longer ``poll_interval`` for
+    big runs: each poll reads every Opportunity, which costs CPU the flow competes for.
+    """
     salesforce = Stack.need(stack.salesforce, "mock Salesforce")
+    reporter.restart()
     began = time.monotonic()
-    ids = salesforce.close_won(args.opportunities)
+    ids = salesforce.close_won(opportunities)
     progress = Progress(total=len(ids))
     while True:
         stack.check_running()
-        progress = _observe(stack, ids)
+        progress = observe(stack, ids)
         elapsed = time.monotonic() - began
         reporter.progress(progress, elapsed)
         if progress.dead_letters:
@@ -483,22 +506,24 @@ def _run_flow(stack: Stack, args: argparse.Namespace, summary: Summary, reporter
             raise StackError("workers", _dead_letter_problem(stack), stack.log_of("workers"))
         if progress.finished:
             break
-        if elapsed > args.timeout:
+        if elapsed > timeout:
             reporter.progress(progress, elapsed, force=True)
             part, problem = stalled_stage(progress)
             hint = _last_delivery_error(stack) if part in ("gateway", "mock Salesforce") else ""
             raise StackError(
                 part,
-                f"timed out after {args.timeout:.0f} s: {problem}{hint}",
+                f"timed out after {timeout:.0f} s: {problem}{hint}",
                 stack.log_of(part),
             )
-        time.sleep(POLL_INTERVAL_S)
+        time.sleep(poll_interval)
     summary.flow_s = time.monotonic() - began
     reporter.progress(progress, summary.flow_s, force=True)
-    _collect(stack, ids, summary)
+    collect(stack, ids, summary)
+    return ids
 
 
-def _observe(stack: Stack, ids: Sequence[str]) -> Progress:
+def observe(stack: Stack, ids: Sequence[str]) -> Progress:
+    """Where the notifications of ``ids`` are, from the mocks' records and the dead letters."""
     from mock_erp.store import OrderStore
 
     salesforce = Stack.need(stack.salesforce, "mock Salesforce")
@@ -565,7 +590,7 @@ def _last_delivery_error(stack: Stack) -> str:
     return f" (last delivery error: {errors[-1]})" if errors else ""
 
 
-def _collect(stack: Stack, ids: Sequence[str], summary: Summary) -> None:
+def collect(stack: Stack, ids: Sequence[str], summary: Summary) -> None:
     """Fill the summary from the mocks' records and the processes' metrics, then verify."""
     from mock_erp.store import OrderStore
 

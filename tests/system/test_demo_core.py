@@ -176,6 +176,10 @@ def test_progress_prints_plain_lines_now_and_then_in_a_log() -> None:
     assert 3 <= len(lines) <= 5  # one every 5 s, not one per poll
     reporter.progress(Progress(40, 40, 40, 40, 40), 20.1, force=True)
     assert stream.getvalue().splitlines()[-1].endswith("Salesforce updated 40/40")
+    # a second flow's clock starts at 0 again: its progress must not wait for 20 s
+    reporter.restart()
+    reporter.progress(Progress(40, sent=1), 0.5)
+    assert stream.getvalue().splitlines()[-1].startswith("[   0.5s] sent 1/40")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,759 @@
+"""``scripts/bench e2e``: won Opportunities through the whole stack, per callback mode.
+
+For each callback mode (per-record REST, coalesced sObject Collections, coalesced SOAP)
+a fresh stack (:mod:`gateway.stack`: embedded Redis, gateway, workers, mock ERP, mock
+Salesforce) closes N Opportunities (default 10,000) in one burst and is followed the way
+``sfgw demo`` follows it (:func:`gateway.demo.run_flow`) until every Opportunity carries
+its order number; then the demo's verification must hold (exactly one ERP order per
+Opportunity, each carrying its own order's number) and no job may be dead-lettered. A
+mode that fails is a FAILED row and exit code 1, never a number.
+
+Per mode: time to drain (close won -> the last Opportunity's ``LastModifiedDate``, the
+org's own clock), orders/s, Salesforce API calls and token requests as the org counted
+them, the added callback latency (ERP order ``created_at`` -> Opportunity
+``LastModifiedDate``, per record, both mocks' own clocks on this host), the gateway's
+ack latency (its histogram, as in the demo), and peak RSS and CPU per process kind
+(:mod:`bench.processes`).
+
+Baselines in the same run, on their own mock ERP + mock Salesforce (no gateway, no
+queue, no workers), on a smaller sample:
+
+* raw limit: the product's own ERP and Salesforce clients driven directly by 16 threads
+  (the pipeline's 2 processes x 8 threads), per-record REST and Collections x200: what
+  the external parts allow on this host with the same clients, i.e. the ceiling;
+* naive peer: one record after the other, a new OAuth token for every record (no
+  cache), one ERP create and one REST PATCH each -- what a straightforward synchronous
+  handler does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from bench.common import (
+    RESULTS,
+    host_facts,
+    load_text,
+    quantile,
+    salesforce_time,
+    shown,
+    stamp,
+    write_results,
+)
+from bench.processes import TreeSampler
+from gateway.cli_support import render_table
+from gateway.demo import (
+    Interrupted,
+    OrderRecord,
+    Reporter,
+    Summary,
+    run_flow,
+    signals_interrupt,
+    stop_stack,
+    verify,
+)
+from gateway.salesforce.callbacks import MAX_RECORDS_PER_CALL
+from gateway.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
+
+DEFAULT_OPPORTUNITIES = 10_000
+DEFAULT_BASELINE_SAMPLE = 1_000
+DEFAULT_TIMEOUT_S = 300.0
+#: Issue 8: coalesced modes use at most this many API calls (callbacks + tokens) for
+#: 10,000 won Opportunities in a burst.
+COALESCED_BUDGET = (10_000, 80)
+KINDS = ("redis", "gateway", "workers", "mock ERP", "mock Salesforce", "bench client")
+PROGRAM = "scripts/bench e2e"
+NOTES = (
+    "raw limit: ERP create + Salesforce update by the product's own clients, {threads} "
+    "threads (as many as the workers), one token, no gateway or queue; Collections: 200 "
+    "orders per call.",
+    "naive peer: one record after the other: ERP create, a new token, one REST PATCH.",
+    "drain: close won -> last Opportunity updated (the org's LastModifiedDate); callback: "
+    "ERP order created -> its Opportunity updated (both mocks' clocks);",
+    "ack: the gateway's sfgw_intake_ack_seconds histogram (per message of up to 100); "
+    "calls and tokens as the mock org counted them.",
+    "RSS: peak of the sum over each part's process tree, sampled every 0.5 s; CPU s: "
+    "user + system over the run (the mock org's includes the progress polls).",
+)
+
+
+# -- functional core ----------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the report: a pipeline mode or a baseline, measured or FAILED."""
+
+    name: str
+    kind: Literal["pipeline", "baseline"]
+    callback_api: str
+    opportunities: int
+    drain_s: float | None = None
+    updated: int = 0
+    orders: int = 0
+    api_calls: int = 0
+    token_requests: int = 0
+    callback_p50_ms: float | None = None
+    callback_p99_ms: float | None = None
+    ack_p50_ms: float | None = None
+    ack_p99_ms: float | None = None
+    dead_letters: int = 0
+    #: Records per coalesced call, from the workers' own "batch" log lines.
+    batch_sizes: list[int] = field(default_factory=list)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def sf_calls(self) -> int:
+        """What the org's daily allocation is charged for the callbacks, tokens included."""
+        return self.api_calls + self.token_requests
+
+    @property
+    def orders_per_s(self) -> float | None:
+        if not self.passed or not self.drain_s:
+            return None
+        return self.updated / self.drain_s
+
+    @property
+    def calls_per_1000(self) -> float | None:
+        if not self.passed or not self.opportunities:
+            return None
+        return self.sf_calls * 1000 / self.opportunities
+
+    @property
+    def records_per_call(self) -> float | None:
+        """Updated Opportunities per callback API call (tokens not counted)."""
+        if not self.passed or not self.api_calls:
+            return None
+        return self.updated / self.api_calls
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "passed": self.passed,
+            "sf_calls": self.sf_calls,
+            "orders_per_s": self.orders_per_s,
+            "calls_per_1000": self.calls_per_1000,
+            "records_per_call": self.records_per_call,
+        }
+
+
+def batch_sizes(log_lines: Iterable[str]) -> list[int]:
+    """Records per coalesced call, from the flushers' structured log lines
+    (``{"outcome": "batch", "records": N, ...}``) in the order they were written."""
+    sizes = []
+    for line in log_lines:
+        if '"outcome": "batch"' not in line or "{" not in line:
+            continue
+        try:
+            entry = json.loads(line[line.index("{") :])
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("records"), int):
+            sizes.append(entry["records"])
+    return sizes
+
+
+def batch_note(row: Row, full: int = MAX_RECORDS_PER_CALL) -> str | None:
+    """Why a coalesced mode made the calls it made: how full its batches were."""
+    if not row.batch_sizes:
+        return None
+    sizes = row.batch_sizes
+    filled = sum(1 for n in sizes if n >= full)
+    return (
+        f"{row.name}: {len(sizes)} batches, {filled} full ({full}), mean "
+        f"{sum(sizes) / len(sizes):.0f}, median {quantile([float(n) for n in sizes], 0.5):.0f} "
+        "records; a batch that is not full left after SFGW_CALLBACK_MAX_WAIT_MS"
+    )
+
+
+def callback_latencies_ms(
+    ids: Iterable[str],
+    order_created: Mapping[str, float],
+    opportunities: Iterable[Mapping[str, Any]],
+) -> list[float]:
+    """Per Opportunity: its order's creation in the ERP -> its update in Salesforce (ms).
+
+    ``order_created`` maps the ERP's external reference (the Opportunity id) to the
+    order's creation time (epoch s). Opportunities without an order number or an order
+    are left out; the verification reports them.
+    """
+    records = {str(r["Id"]): r for r in opportunities}
+    latencies = []
+    for oid in ids:
+        record = records.get(oid)
+        created = order_created.get(oid)
+        if record is None or created is None or not record.get("Order_Number__c"):
+            continue
+        updated = salesforce_time(str(record["LastModifiedDate"]))
+        latencies.append(max(0.0, (updated - created) * 1000))
+    return latencies
+
+
+def drain_seconds(
+    started_at: float, ids: Iterable[str], opportunities: Iterable[Mapping[str, Any]]
+) -> float | None:
+    """Close won (``started_at``, epoch s) -> the last of ``ids`` updated, by the org's
+    ``LastModifiedDate``: exact, unlike the poll that noticed it. None if none is updated."""
+    wanted = set(ids)
+    last = [
+        salesforce_time(str(r["LastModifiedDate"]))
+        for r in opportunities
+        if r["Id"] in wanted and r.get("Order_Number__c")
+    ]
+    return max(0.0, max(last) - started_at) if last else None
+
+
+def baseline_threads() -> int:
+    """The raw limit runs as many threads as the stack's workers (processes x threads)."""
+    defaults = StackConfig(workdir=Path())
+    return defaults.worker_processes * defaults.worker_threads
+
+
+def poll_interval(opportunities: int) -> float:
+    """Each progress poll reads every Opportunity (0.2 s of CPU at 10,000 on a 2-core
+    host), CPU the measured flow competes for: poll less often for big runs."""
+    return max(0.5, min(2.0, opportunities / 5000))
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _pair(a: float | None, b: float | None) -> str:
+    return f"{_num(a)} / {_num(b)}"
+
+
+def summary_table(rows: Sequence[Row]) -> str:
+    headers = [
+        "run",
+        "sample",
+        "result",
+        "drain s",
+        "orders/s",
+        "API calls",
+        "tokens",
+        "calls/1000",
+        "records/call",
+        "callback p50/p99 ms",
+        "ack p50/p99 ms",
+    ]
+    cells = [
+        [
+            row.name,
+            row.opportunities,
+            "ok" if row.passed else "FAILED",
+            _num(row.drain_s, 1),
+            _num(row.orders_per_s, 1),
+            row.api_calls,
+            row.token_requests,
+            _num(row.calls_per_1000, 1),
+            _num(row.records_per_call, 1),
+            _pair(row.callback_p50_ms, row.callback_p99_ms),
+            "n/a" if row.kind == "baseline" else _pair(row.ack_p50_ms, row.ack_p99_ms),
+        ]
+        for row in rows
+    ]
+    return render_table(headers, cells)
+
+
+def process_table(rows: Sequence[Row]) -> str:
+    """Peak RSS MB (CPU s) per process kind; a kind a run did not have shows ``-``."""
+    kinds = [k for k in KINDS if any(k in r.peak_rss_mb or k in r.cpu_s for r in rows)]
+
+    def cell(row: Row, kind: str) -> str:
+        if kind not in row.peak_rss_mb and kind not in row.cpu_s:
+            return "-"
+        rss = row.peak_rss_mb.get(kind)
+        return f"{_num(rss)} ({_num(row.cpu_s.get(kind), 1)})"
+
+    return render_table(
+        ["peak RSS MB (CPU s)", *kinds],
+        [[row.name, *(cell(row, k) for k in kinds)] for row in rows],
+    )
+
+
+def budget_verdicts(rows: Sequence[Row]) -> list[str]:
+    """Issue 8's budget for each passed coalesced mode, when the run was the size it is
+    stated for (10,000 Opportunities); empty otherwise."""
+    size, budget = COALESCED_BUDGET
+    verdicts = []
+    for row in rows:
+        if row.kind != "pipeline" or row.callback_api == "rest" or row.opportunities != size:
+            continue
+        if not row.passed:
+            continue
+        ok = "within" if row.sf_calls <= budget else "OVER"
+        verdicts.append(
+            f"{row.callback_api}: {row.sf_calls} calls for {size:,} orders, {ok} the "
+            f"budget of {budget}"
+        )
+    return verdicts
+
+
+#: Variables the stack sets itself for every run (the environment cannot change them).
+_STACK_SETS = frozenset(
+    {
+        "SFGW_CALLBACK_API", "SFGW_REDIS_URL", "SFGW_REDIS_PREFIX", "SFGW_ALLOWED_ORGS",
+        "SFGW_ERP_URL", "SFGW_SF_AUTH", "SFGW_SF_LOGIN_URL", "SFGW_SF_CLIENT_ID",
+        "SFGW_WORKER_PROCESSES", "SFGW_WORKER_THREADS", "SFGW_WORKER_METRICS_PORT",
+        "SFGW_WORKER_METRICS_DIR",
+    }
+)  # fmt: skip
+_NEVER_SHOWN = ("SECRET", "KEY", "PASSWORD", "TOKEN", "USERNAME", "URL")
+
+
+def settings_in_effect(env: Mapping[str, str]) -> dict[str, str]:
+    """``SFGW_*`` variables from the environment that reach the stack's processes (e.g.
+    ``SFGW_CALLBACK_MAX_WAIT_MS``): a run is only comparable with one that had the same.
+    Credentials are never recorded."""
+    return {
+        name: value
+        for name, value in sorted(env.items())
+        if name.startswith("SFGW_")
+        and name not in _STACK_SETS
+        and not any(word in name for word in _NEVER_SHOWN)
+    }
+
+
+def headline(opportunities: int, modes: Sequence[str], baseline_sample: int) -> str:
+    baselines = f"baselines on {baseline_sample}" if baseline_sample else "no baselines"
+    return (
+        f"sfgw e2e: {opportunities} won Opportunities in one burst per mode "
+        f"({', '.join(modes)}), {baselines}; {os.cpu_count()} CPUs"
+    )
+
+
+def report_document(
+    rows: Sequence[Row],
+    *,
+    when: str,
+    opportunities: int,
+    baseline_sample: int,
+    seconds_total: float,
+    load_at_start: Sequence[float],
+    settings: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "benchmark": "e2e",
+        "when": when,
+        "host": {**host_facts(), "load_at_start": [round(x, 2) for x in load_at_start]},
+        "settings": dict(settings),
+        "opportunities": opportunities,
+        "baseline_sample": baseline_sample,
+        "seconds_total": round(seconds_total, 1),
+        "passed": all(r.passed for r in rows),
+        "coalesced_budget": {
+            "opportunities": COALESCED_BUDGET[0],
+            "max_calls": COALESCED_BUDGET[1],
+            "verdicts": budget_verdicts(rows),
+        },
+        "rows": [r.to_json() for r in rows],
+    }
+
+
+# -- the shell ----------------------------------------------------------------------
+
+
+def _roots(stack: Stack) -> dict[str, int]:
+    return {name: child.pid for name, child in stack.parts() if child.process is not None}
+
+
+def _orders_created(stack: Stack, ids: Iterable[str]) -> tuple[dict[str, float], list[OrderRecord]]:
+    """The ERP's orders for ``ids``: reference -> creation time, and the records."""
+    from mock_erp.store import OrderStore
+
+    wanted = set(ids)
+    store = OrderStore(stack.erp_db)
+    try:
+        stored = [o for o in store.all_orders() if o.external_reference in wanted]
+    finally:
+        store.close()
+    created = {o.external_reference: o.created_at.timestamp() for o in stored}
+    return created, [OrderRecord(o.order_number, o.external_reference) for o in stored]
+
+
+def _measure_records(row: Row, stack: Stack, ids: Sequence[str], started_at: float) -> None:
+    """Drain, callback latency and verification, from the two mocks' own records."""
+    salesforce = Stack.need(stack.salesforce, "mock Salesforce")
+    wanted = set(ids)
+    opportunities = [r for r in salesforce.opportunities() if r["Id"] in wanted]
+    created, orders = _orders_created(stack, ids)
+    row.updated = sum(1 for r in opportunities if r.get("Order_Number__c"))
+    row.orders = len(orders)
+    row.drain_s = drain_seconds(started_at, ids, opportunities)
+    latencies = callback_latencies_ms(ids, created, opportunities)
+    row.callback_p50_ms = quantile(latencies, 0.50) if latencies else None
+    row.callback_p99_ms = quantile(latencies, 0.99) if latencies else None
+    row.problems += verify(ids, opportunities, orders)
+
+
+def run_mode(
+    mode: str, opportunities: int, workdir: Path, timeout: float, reporter: Reporter
+) -> Row:
+    """One fresh stack in ``mode``, one burst of ``opportunities``, verified."""
+    row = Row(f"sfgw {mode}", "pipeline", mode, opportunities)
+    began = time.monotonic()
+    reporter.say(f"\n== sfgw {mode}: starting the stack (logs in {workdir})")
+    stack = prepare_stack(StackConfig(workdir=workdir, callback_api=mode))
+    sampler: TreeSampler | None = None
+    try:
+        stack.start()
+        reporter.say(
+            f"stack up in {time.monotonic() - began:.1f} s; closing {opportunities} "
+            "Opportunities won in one burst"
+        )
+        sampler = TreeSampler(_roots(stack)).start()
+        summary = Summary(opportunities=opportunities)
+        started_at = time.time()
+        ids = run_flow(
+            stack,
+            opportunities,
+            timeout,
+            summary,
+            reporter,
+            poll_interval=poll_interval(opportunities),
+        )
+        sampler.stop()
+        row.api_calls = summary.api_requests
+        row.token_requests = summary.token_requests
+        row.dead_letters = summary.dead_letters
+        row.ack_p50_ms = None if summary.ack_p50_s is None else summary.ack_p50_s * 1000
+        row.ack_p99_ms = None if summary.ack_p99_s is None else summary.ack_p99_s * 1000
+        _measure_records(row, stack, ids, started_at)
+        if summary.dead_letters:
+            row.problems.append(f"{summary.dead_letters} job(s) dead-lettered")
+    except StackError as error:
+        row.problems.append(str(error))
+    finally:
+        if sampler is not None:
+            sampler.stop()
+            row.peak_rss_mb = sampler.peak_rss_mb()
+            row.cpu_s = sampler.cpu_s()
+        stop_stack(stack, reporter)
+    row.batch_sizes = _logged_batches(stack)
+    verdict = "ok" if row.passed else "FAILED: " + "; ".join(row.problems)
+    reporter.say(f"sfgw {mode}: {verdict}")
+    return row
+
+
+def _logged_batches(stack: Stack) -> list[int]:
+    log = stack.log_of("workers")
+    if log is None or not log.exists():
+        return []
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        return batch_sizes(lines)
+
+
+@dataclass
+class Clients:
+    """The product's own ERP and Salesforce clients, pointed at the baseline's mocks."""
+
+    erp: Any
+    rest: Any
+    collections: Any
+    org_id: str
+    instance_url: str
+    token: Callable[[], Any]
+
+
+def _clients(stack: Stack, pool_size: int) -> Clients:
+    from gateway.erp import ErpClient, ErpSettings
+    from gateway.pipeline.settings import SalesforceSettings
+    from gateway.salesforce.auth import AccessToken
+    from gateway.salesforce.callbacks import CollectionsApi, RestApi, make_http_session
+
+    erp = Stack.need(stack.erp, "mock ERP")
+    sf = Stack.need(stack.salesforce, "mock Salesforce")
+    erp_settings = ErpSettings.from_env({"SFGW_ERP_URL": erp.url, "SFGW_ERP_POOL_SIZE": "32"})
+    sf_settings = SalesforceSettings.from_env(
+        {
+            "SFGW_SF_LOGIN_URL": sf.url,
+            "SFGW_SF_CLIENT_ID": sf.client_id,
+            "SFGW_SF_CLIENT_SECRET": sf.client_secret,
+        }
+    )
+    http = make_http_session(pool_size)
+
+    def token() -> AccessToken:
+        # A fresh token request on a fresh connection every time, as a peer without a
+        # token cache does; the org counts each one.
+        return AccessToken(sf.client_credentials_token(), sf.url)
+
+    return Clients(
+        erp=ErpClient(erp_settings),
+        rest=RestApi(sf_settings, http),
+        collections=CollectionsApi(sf_settings, http),
+        org_id=sf.org_id,
+        instance_url=sf.url,
+        token=token,
+    )
+
+
+def _order_request(oid: str) -> Any:
+    from gateway.erp import OrderRequest
+
+    return OrderRequest(
+        external_reference=oid,
+        title=f"Opportunity {oid}",
+        amount=Decimal("1000.00"),
+        currency_code="USD",
+    )
+
+
+def _update(api: Any, token: Any, org_id: str, done: Sequence[tuple[str, Any]]) -> None:
+    from gateway.salesforce.callbacks import RecordUpdate
+
+    updates = [
+        RecordUpdate(oid, {"Order_Number__c": order.order_number, "Order_Status__c": order.status})
+        for oid, order in done
+    ]
+    failed = [o for o in api.update(token, org_id, updates) if not o.ok]
+    if failed:
+        raise RuntimeError(f"Salesforce refused {len(failed)} update(s): {failed[0].reason}")
+
+
+def raw_limit(clients: Clients, ids: Sequence[str], api: str, threads: int) -> None:
+    """ERP create + Salesforce update for every id, ``threads`` at a time, one cached
+    token; ``collections`` sends every 200 finished orders in one call."""
+    token = clients.token()
+    if api == "rest":
+
+        def one(oid: str) -> None:
+            order = clients.erp.create_order(_order_request(oid))
+            _update(clients.rest, token, clients.org_id, [(oid, order)])
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, ids))
+        return
+    lock = threading.Lock()
+    waiting: list[tuple[str, Any]] = []
+
+    def create(oid: str) -> None:
+        order = clients.erp.create_order(_order_request(oid))
+        with lock:
+            waiting.append((oid, order))
+            batch = waiting[:] if len(waiting) >= 200 else []
+            if batch:
+                waiting.clear()
+        if batch:
+            _update(clients.collections, token, clients.org_id, batch)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(create, ids))
+    if waiting:
+        _update(clients.collections, token, clients.org_id, waiting)
+
+
+def naive_peer(clients: Clients, ids: Sequence[str]) -> None:
+    """One record after the other: ERP create, a new token, one REST PATCH."""
+    for oid in ids:
+        order = clients.erp.create_order(_order_request(oid))
+        _update(clients.rest, clients.token(), clients.org_id, [(oid, order)])
+
+
+def _baseline(
+    stack: Stack, name: str, api: str, sample: int, drive: Callable[[list[str]], None]
+) -> Row:
+    sf = Stack.need(stack.salesforce, "mock Salesforce")
+    row = Row(name, "baseline", api, sample)
+    ids = sf.create_opportunities(sample)
+    sf.reset_usage()
+    sampler = TreeSampler(_roots(stack)).start()
+    client_cpu = time.process_time()
+    started_at = time.time()
+    try:
+        drive(ids)
+    except Exception as error:  # a measured failure is a FAILED row, not a crash
+        row.problems.append(f"{type(error).__name__}: {error}")
+    client_cpu = time.process_time() - client_cpu
+    sampler.stop()
+    usage = sf.api_usage()
+    row.api_calls = int(usage.get("api_requests", 0))
+    row.token_requests = int(usage.get("token_requests", 0))
+    row.peak_rss_mb = sampler.peak_rss_mb()
+    row.cpu_s = {**sampler.cpu_s(), "bench client": round(client_cpu, 2)}
+    _measure_records(row, stack, ids, started_at)
+    return row
+
+
+def run_baselines(sample: int, workdir: Path, reporter: Reporter) -> list[Row]:
+    """Raw limit (REST and Collections) and the naive peer on one mock ERP + org."""
+    from mock_erp.launch import start_mock_erp
+    from mock_salesforce.launch import start_mock_salesforce
+
+    config = StackConfig(workdir=workdir)
+    threads = baseline_threads()
+    reporter.say(f"\n== baselines: {sample} Opportunities each, mock ERP + mock Salesforce only")
+    stack = Stack(config=config, redis_url="", redis_prefix="", secret_key="")
+    rows: list[Row] = []
+    try:
+        stack.erp = start_mock_erp(workdir / "erp", workers=config.erp_workers)
+        stack.salesforce = start_mock_salesforce(
+            workdir / "salesforce", gateway_url=None, workers=config.salesforce_workers
+        )
+        clients = _clients(stack, pool_size=2 * threads)
+        plans: list[tuple[str, str, Callable[[list[str]], None]]] = [
+            (
+                "raw limit, REST",
+                "rest",
+                lambda ids: raw_limit(clients, ids, "rest", threads),
+            ),
+            (
+                "raw limit, Collections",
+                "collections",
+                lambda ids: raw_limit(clients, ids, "collections", threads),
+            ),
+            (
+                "naive peer",
+                "rest",
+                lambda ids: naive_peer(clients, ids),
+            ),
+        ]
+        for name, api, drive in plans:
+            row = _baseline(stack, name, api, sample, drive)
+            rows.append(row)
+            rate = _num(row.orders_per_s, 1)
+            result = "ok" if row.passed else "FAILED: " + "; ".join(row.problems)
+            reporter.say(f"{name}: {rate} orders/s, {row.sf_calls} calls; {result}")
+    finally:
+        stop_stack(stack, reporter)
+    return rows
+
+
+def run(
+    *,
+    opportunities: int = DEFAULT_OPPORTUNITIES,
+    modes: Sequence[str] = CALLBACK_APIS,
+    baseline_sample: int = DEFAULT_BASELINE_SAMPLE,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    stream: TextIO | None = None,
+    results_dir: Path = RESULTS,
+) -> int:
+    """Run the benchmark, print the tables, write the JSON; 0 only if every row passed."""
+    reporter = Reporter(stream or sys.stdout)
+    began = time.monotonic()
+    load_at_start = os.getloadavg()
+    workdir = Path(tempfile.mkdtemp(prefix="sfgw-bench-e2e-"))
+    settings = settings_in_effect(os.environ)
+    title = headline(opportunities, modes, baseline_sample)
+    if settings:
+        title += "; " + " ".join(f"{k}={v}" for k, v in settings.items())
+    reporter.say(f"{title}; load average {load_text()}")
+    rows: list[Row] = []
+    with signals_interrupt(PROGRAM):
+        try:
+            if baseline_sample:
+                rows += run_baselines(baseline_sample, workdir / "baselines", reporter)
+            for mode in modes:
+                rows.append(run_mode(mode, opportunities, workdir / mode, timeout, reporter))
+        except Interrupted as interrupt:
+            reporter.say(f"\n{PROGRAM}: {interrupt} received; stopped (logs in {workdir})")
+            return 128 + interrupt.signum
+    seconds = time.monotonic() - began
+    reporter.say("")
+    reporter.say(
+        f"{title}; load average {load_text()} "
+        f"(at start {' '.join(f'{x:.2f}' for x in load_at_start)})"
+    )
+    reporter.say(summary_table(rows))
+    reporter.say("")
+    reporter.say(process_table(rows))
+    for verdict in budget_verdicts(rows):
+        reporter.say(f"issue 8 budget: {verdict}")
+    for note in filter(None, map(batch_note, rows)):
+        reporter.say(note)
+    for line in NOTES:
+        reporter.say(line.format(threads=baseline_threads()))
+    for row in rows:
+        for problem in row.problems:
+            reporter.say(f"FAILED {row.name}: {problem}")
+    when = stamp()
+    document = report_document(
+        rows,
+        when=when,
+        opportunities=opportunities,
+        baseline_sample=baseline_sample,
+        seconds_total=seconds,
+        load_at_start=load_at_start,
+        settings=settings,
+    )
+    out = write_results("e2e", when, document, results_dir)
+    reporter.say(f"wrote {shown(out)} in {seconds:.0f} s")
+    if document["passed"]:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
+    reporter.say(f"logs and databases kept in {workdir}")
+    return 1
+
+
+def _modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in CALLBACK_APIS]
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(
+            f"--modes takes a comma list of {', '.join(CALLBACK_APIS)}, not {text!r}"
+        )
+    return list(dict.fromkeys(modes))
+
+
+def _count(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= 100_000:
+            raise argparse.ArgumentTypeError(f"must be between {low} and 100000")
+        return value
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--opportunities",
+        type=_count(1),
+        default=DEFAULT_OPPORTUNITIES,
+        metavar="N",
+        help=f"won Opportunities per callback mode (default {DEFAULT_OPPORTUNITIES})",
+    )
+    parser.add_argument(
+        "--modes",
+        type=_modes,
+        default=list(CALLBACK_APIS),
+        metavar="LIST",
+        help=f"callback modes to run, comma-separated (default {','.join(CALLBACK_APIS)})",
+    )
+    parser.add_argument(
+        "--baseline-sample",
+        type=_count(0),
+        default=DEFAULT_BASELINE_SAMPLE,
+        metavar="N",
+        help=f"Opportunities per baseline (default {DEFAULT_BASELINE_SAMPLE}; 0 skips them)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help=f"give up on a mode after S seconds (default {DEFAULT_TIMEOUT_S:.0f})",
+    )
