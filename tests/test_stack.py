@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_switchable_settings_are_not_reported() -> None:
     ],
     ids=lambda change: next(iter(change)),
 )
-def test_settings_only_a_start_gives_are_named(change: dict[str, object]) -> None:
+def test_settings_only_a_start_gives_are_named(change: dict[str, Any]) -> None:
     old = StackConfig(workdir=Path("/tmp/a"))
     assert unswitchable_changes(old, dataclasses.replace(old, **change)) == list(change)
 
