@@ -16,11 +16,18 @@ called any number of times.
 Redis is an embedded server with append-only persistence unless ``redis_url`` is given;
 then the stack uses a fresh unique key prefix, because a Redis we did not start may hold
 someone else's data and must never be flushed.
+
+A running stack can be changed without starting it again (what tests that share one stack
+need): :meth:`Stack.reconfigure` switches the outbound message's contract and SessionIds
+and the workers' settings, restarting only the workers and only when their settings
+change; :meth:`Stack.kill_workers`, :meth:`Stack.start_workers` and
+:meth:`Stack.restart_redis` are the crash and restart knobs of the fault tests.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -35,12 +42,16 @@ from redis import Redis, RedisError
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.intake.launch import RunningGateway, start_gateway
 from gateway.pipeline.launch import RunningWorkers, start_workers
-from gateway.processes import ChildProcess
-from mock_erp.launch import RunningErp, start_mock_erp
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
+from gateway.processes import ChildProcess, free_port
+from mock_erp.launch import RunningErp, erp_url, start_mock_erp
+from mock_salesforce.launch import RunningSalesforce, salesforce_url, start_mock_salesforce
+from mock_salesforce.store import DEFAULT_FAULTS as DEFAULT_SALESFORCE_FAULTS
 
 CALLBACK_APIS = ("rest", "collections", "soap")
 CONTRACTS = ("opportunity_with_fields", "opportunity_id_only")
+#: The External Client App the mock org registers and the workers log in with.
+CLIENT_ID = "sfgw-client"
+CLIENT_SECRET = "sfgw-secret"  # noqa: S105 - the mock org's, not a real secret
 
 T = TypeVar("T")
 
@@ -66,6 +77,9 @@ class StackConfig:
     #: The mock sends a SessionId with each message and the workers call back with it
     #: (the legacy mode) instead of an OAuth client-credentials token.
     session_ids: bool = False
+    #: With ``session_ids``: also give the workers the OAuth client credentials they
+    #: fall back to when a SessionId has expired (otherwise such a callback fails).
+    oauth_fallback: bool = False
     #: ``None``: start an embedded Redis under ``workdir/redis``.
     redis_url: str | None = None
     #: ``None``: ``sfgw`` for an embedded Redis, ``sfgw-stack-<random>`` for a given one.
@@ -79,8 +93,14 @@ class StackConfig:
     salesforce_workers: int = 2
     #: The mock Salesforce's clock speed (1.0: Salesforce's real retry schedule).
     time_scale: float = 1.0
-    #: Extra variables for the gateway and the workers (e.g. SFGW_RETRY_MIN_BACKOFF_MS).
+    #: Extra variables for the gateway and the workers (e.g. SFGW_LOG_LEVEL).
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Extra variables for the workers only, after ``env`` (e.g. SFGW_RETRY_MIN_BACKOFF_MS).
+    worker_env: Mapping[str, str] = field(default_factory=dict)
+    #: Extra variables for the mock Salesforce (e.g. SFGW_MOCKSF_CHAOS_REDELIVER).
+    salesforce_env: Mapping[str, str] = field(default_factory=dict)
+    #: The mock ERP's fault document (docs/mock-erp.md); ``None``: no faults.
+    erp_faults: Mapping[str, Any] | None = None
     startup_timeout: float = 90.0
 
     def __post_init__(self) -> None:
@@ -88,6 +108,31 @@ class StackConfig:
             raise ValueError(f"callback_api must be one of {', '.join(CALLBACK_APIS)}")
         if self.contract not in CONTRACTS:
             raise ValueError(f"contract must be one of {', '.join(CONTRACTS)}")
+
+
+#: What :meth:`Stack.reconfigure` changes on a running stack. The outbound message's
+#: contract and SessionIds are the mock org's definition; the rest are the workers'.
+OUTBOUND_SETTINGS = frozenset({"contract", "session_ids"})
+WORKER_SETTINGS = frozenset(
+    {
+        "callback_api",
+        "session_ids",
+        "oauth_fallback",
+        "worker_processes",
+        "worker_threads",
+        "worker_env",
+    }
+)
+SWITCHABLE_SETTINGS = OUTBOUND_SETTINGS | WORKER_SETTINGS | {"erp_faults"}
+
+
+def unswitchable_changes(old: StackConfig, new: StackConfig) -> list[str]:
+    """The settings that differ between ``old`` and ``new`` and need a new stack."""
+    return [
+        f.name
+        for f in dataclasses.fields(StackConfig)
+        if f.name not in SWITCHABLE_SETTINGS and getattr(old, f.name) != getattr(new, f.name)
+    ]
 
 
 @dataclass
@@ -104,6 +149,9 @@ class Stack:
     salesforce: RunningSalesforce | None = None
     workers: RunningWorkers | None = None
     _stopped: bool = field(default=False, repr=False)
+    _worker_runs: int = field(default=0, repr=False)
+    _erp_port: int = field(default=0, repr=False)
+    _salesforce_port: int = field(default=0, repr=False)
 
     # -- what is running -------------------------------------------------------------
     def parts(self) -> list[tuple[str, ChildProcess]]:
@@ -170,23 +218,19 @@ class Stack:
             return
         self._stopped = True
         problems: list[BaseException] = []
-        for stop in (
-            self._stop_workers,
-            self._stop_salesforce,
-            self._stop_gateway,
-            self._stop_erp,
-            self._stop_redis,
+        # The workers first (they call the others), Redis last; the three services in
+        # between do not call each other and stop together (each takes ~1 s).
+        for stops in (
+            [self._stop_workers],
+            [self._stop_salesforce, self._stop_gateway, self._stop_erp],
+            [self._stop_redis],
         ):
-            try:
-                stop()
-            except BaseException as error:  # keep stopping the others
-                problems.append(error)
+            problems += _call_together(stops)
         if problems:
             raise problems[0]
 
     def _stop_workers(self) -> None:
-        if self.workers is not None:
-            self.workers.stop()
+        self.stop_workers()
 
     def _stop_salesforce(self) -> None:
         if self.salesforce is not None:
@@ -218,6 +262,100 @@ class Stack:
             return 0
         finally:
             client.close()
+
+    # -- changing a running stack -------------------------------------------------------
+    def reconfigure(self, config: StackConfig) -> None:
+        """Make the running stack behave as if started with ``config``.
+
+        Only :data:`SWITCHABLE_SETTINGS` may differ (anything else raises ``ValueError``
+        naming the settings): the mock org's outbound message is redefined when its
+        contract or SessionIds change, the ERP's faults are replaced, and the workers are
+        restarted only when one of their settings changes (a start costs seconds).
+        """
+        self._check_running_stack("reconfigure")
+        fixed = unswitchable_changes(self.config, config)
+        if fixed:
+            raise ValueError(f"cannot change {', '.join(fixed)} of a running stack")
+        old, self.config = self.config, config
+        changed = {
+            f.name
+            for f in dataclasses.fields(StackConfig)
+            if getattr(old, f.name) != getattr(config, f.name)
+        }
+        if changed & OUTBOUND_SETTINGS:
+            _point_salesforce_at(
+                Stack.need(self.salesforce, "mock Salesforce"),
+                Stack.need(self.gateway, "gateway"),
+                config,
+            )
+        if "erp_faults" in changed:
+            Stack.need(self.erp, "mock ERP").set_faults(config.erp_faults or {})
+        if changed & WORKER_SETTINGS and self.workers is not None:
+            self.restart_workers()
+
+    def restart_workers(self) -> RunningWorkers:
+        """A new worker group for the current config in place of the running one.
+
+        The old group's graceful shutdown (seconds: in-flight messages finish) overlaps
+        the new group's start-up; this returns once the old group has exited and every
+        new worker process heartbeats, so no message is handled by the old settings
+        after it returns.
+        """
+        self._check_running_stack("restart workers")
+        old, self.workers = self.workers, None
+        if old is None:
+            return self.start_workers()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            stopping = pool.submit(old.stop)
+            try:
+                started = self.start_workers()
+            finally:
+                concurrent.futures.wait([stopping])
+            stopping.result()  # a group that would not stop is an error too
+        return started
+
+    def reset_faults(self) -> None:
+        """Undo the faults injected at run time: the ERP's go back to ``erp_faults``, the
+        mock org's to none (so the next user of a shared stack starts clean)."""
+        self._check_running_stack("reset faults")
+        Stack.need(self.erp, "mock ERP").set_faults(self.config.erp_faults or {})
+        Stack.need(self.salesforce, "mock Salesforce").set_faults(**DEFAULT_SALESFORCE_FAULTS)
+
+    def start_workers(self) -> RunningWorkers:
+        """Start a worker group when none runs (each run logs under its own directory,
+        so the log of a group that was killed stays readable)."""
+        self._check_running_stack("start workers")
+        if self.workers is None:
+            _start_workers(self)
+        return Stack.need(self.workers, "workers")
+
+    def stop_workers(self) -> None:
+        """Stop the workers gracefully (in-flight messages finish or go back)."""
+        workers, self.workers = self.workers, None
+        if workers is not None:
+            workers.stop()
+
+    def kill_workers(self) -> None:
+        """SIGKILL the whole worker group (a crash): its in-flight messages stay in Redis
+        until the broker's heartbeat timeout gives them to the next workers."""
+        workers, self.workers = self.workers, None
+        if workers is not None:
+            workers.kill()
+            workers.stop()
+
+    def restart_redis(self) -> None:
+        """Stop the embedded Redis and start it again on the same port and data (its
+        append-only file is all that carries over). A Redis we did not start is not ours
+        to restart."""
+        self._check_running_stack("restart Redis")
+        if self.redis is None:
+            raise StackError("redis", "only an embedded Redis can be restarted", None)
+        self.redis.stop()
+        self.redis.start(timeout=self.config.startup_timeout)
+
+    def _check_running_stack(self, what: str) -> None:
+        if self._stopped:
+            raise StackError("stack", f"cannot {what}: the stack was stopped", None)
 
     def __enter__(self) -> Stack:
         return self
@@ -281,11 +419,18 @@ def _start_parts(stack: Stack) -> None:
         _check_redis(stack)
 
     org_id = _org_id()
-    core_env = {"SFGW_SECRET_KEY": stack.secret_key, **config.env}
-    gateway_env = {**core_env, "SFGW_ALLOWED_ORGS": org_id}
+    gateway_env = {**_core_env(stack), "SFGW_ALLOWED_ORGS": org_id}
+    # Ports chosen up front, so the workers know where the ERP and the org will be.
+    stack._erp_port = free_port()
+    stack._salesforce_port = free_port()
 
     def erp() -> None:
-        stack.erp = start_mock_erp(workdir / "erp", workers=config.erp_workers)
+        stack.erp = start_mock_erp(
+            workdir / "erp",
+            faults=config.erp_faults,
+            workers=config.erp_workers,
+            port=stack._erp_port,
+        )
 
     def gateway() -> None:
         stack.gateway = start_gateway(
@@ -304,31 +449,59 @@ def _start_parts(stack: Stack) -> None:
             contract=config.contract,
             send_session_id=config.session_ids,
             time_scale=config.time_scale,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
             workers=config.salesforce_workers,
-            env={"SFGW_MOCKSF_ORG_ID": org_id},
+            env={**config.salesforce_env, "SFGW_MOCKSF_ORG_ID": org_id},
             startup_timeout=config.startup_timeout,
+            port=stack._salesforce_port,
         )
 
-    # The ERP, the gateway and the mock Salesforce do not need each other to start, so
-    # they start together (start-up is mostly Python imports: this roughly halves it on
-    # a busy 2-core machine). The Salesforce org learns the gateway's URL afterwards.
+    # No part needs another to start (the workers call the ERP and the org only once
+    # messages arrive), so all four start together: start-up is mostly Python imports,
+    # and overlapping them roughly halves it on a busy 2-core machine. The org learns
+    # the gateway's URL afterwards.
     _run_together(
         {
             "mock ERP": (workdir / "erp" / "mock-erp.log", erp),
             "gateway": (workdir / "gateway", gateway),
             "mock Salesforce": (workdir / "salesforce" / "mock_salesforce.log", salesforce),
+            **_workers_launcher(stack),
         }
     )
-    running_sf = Stack.need(stack.salesforce, "mock Salesforce")
-    running_gw = Stack.need(stack.gateway, "gateway")
-    running_erp = Stack.need(stack.erp, "mock ERP")
-    _point_salesforce_at(running_sf, running_gw, config)
+    _point_salesforce_at(
+        Stack.need(stack.salesforce, "mock Salesforce"),
+        Stack.need(stack.gateway, "gateway"),
+        config,
+    )
 
-    worker_env = {**core_env, **_callback_env(config, running_sf), "SFGW_ERP_URL": running_erp.url}
+
+def _core_env(stack: Stack) -> dict[str, str]:
+    return {"SFGW_SECRET_KEY": stack.secret_key, **stack.config.env}
+
+
+def _start_workers(stack: Stack) -> None:
+    """Start a worker group for ``stack.config``."""
+    _run_together(_workers_launcher(stack))
+
+
+def _workers_launcher(stack: Stack) -> dict[str, tuple[Path, Callable[[], None]]]:
+    """The ``_run_together`` entry that starts a worker group for ``stack.config``, each
+    group logging under its own directory (``workers``, ``workers-2``, ...)."""
+    config = stack.config
+    worker_env = {
+        **_core_env(stack),
+        **_callback_env(config, salesforce_url(stack._salesforce_port)),
+        "SFGW_ERP_URL": erp_url(stack._erp_port),
+        **config.worker_env,
+    }
+    stack._worker_runs += 1
+    name = "workers" if stack._worker_runs == 1 else f"workers-{stack._worker_runs}"
+    workdir = config.workdir / name
 
     def workers() -> None:
         stack.workers = start_workers(
-            workdir / "workers",
+            workdir,
             redis_url=stack.redis_url,
             redis_prefix=stack.redis_prefix,
             env=worker_env,
@@ -337,7 +510,7 @@ def _start_parts(stack: Stack) -> None:
             timeout=config.startup_timeout,
         )
 
-    _run_together({"workers": (workdir / "workers" / "worker.log", workers)})
+    return {"workers": (workdir / "worker.log", workers)}
 
 
 def _run_together(starts: Mapping[str, tuple[Path, Callable[[], None]]]) -> None:
@@ -362,25 +535,47 @@ def _run_together(starts: Mapping[str, tuple[Path, Callable[[], None]]]) -> None
             raise error
 
 
+def _call_together(calls: list[Callable[[], None]]) -> list[BaseException]:
+    """Run ``calls`` in threads, wait for all of them (also through Ctrl-C) and return
+    what they raised: stopping one part must not be skipped because another failed."""
+    if len(calls) == 1:
+        try:
+            calls[0]()
+        except BaseException as error:
+            return [error]
+        return []
+    problems: list[BaseException] = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        while True:
+            try:
+                concurrent.futures.wait(futures)
+                break
+            except BaseException as error:  # an interrupt: report it, keep waiting
+                problems.append(error)
+    return problems + [e for e in (f.exception() for f in futures) if e is not None]
+
+
 def _org_id() -> str:
     from mock_salesforce.settings import DEFAULT_ORG_ID
 
     return DEFAULT_ORG_ID
 
 
-def _callback_env(config: StackConfig, salesforce: RunningSalesforce) -> dict[str, str]:
+def _callback_env(config: StackConfig, salesforce: str) -> dict[str, str]:
+    """How the workers write back; ``salesforce`` is the org's URL (login and instance)."""
     env = {"SFGW_CALLBACK_API": config.callback_api}
     if config.session_ids:
         # Legacy mode: call back with the SessionId each message carries, to its
         # PartnerUrl, which is only trusted on an allowlisted host (the mock's loopback).
         env.update({"SFGW_SF_USE_SESSION_ID": "true", "SFGW_SALESFORCE_HOSTS": "127.0.0.1"})
-    else:
+    if not config.session_ids or config.oauth_fallback:
         env.update(
             {
                 "SFGW_SF_AUTH": "client_credentials",
-                "SFGW_SF_LOGIN_URL": salesforce.url,
-                "SFGW_SF_CLIENT_ID": salesforce.client_id,
-                "SFGW_SF_CLIENT_SECRET": salesforce.client_secret,
+                "SFGW_SF_LOGIN_URL": salesforce,
+                "SFGW_SF_CLIENT_ID": CLIENT_ID,
+                "SFGW_SF_CLIENT_SECRET": CLIENT_SECRET,
             }
         )
     return env

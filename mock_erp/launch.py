@@ -50,6 +50,11 @@ class RunningErp:
         self.child.stop()
 
 
+def erp_url(port: int) -> str:
+    """The order service's URL when the mock ERP listens on loopback ``port``."""
+    return f"http://127.0.0.1:{port}/erp/orders"
+
+
 def start_mock_erp(
     workdir: Path,
     *,
@@ -84,7 +89,7 @@ def start_mock_erp(
         name="mock-erp", argv=argv, env=child_env, log_path=workdir / "mock-erp.log"
     ).start()
     running = RunningErp(
-        url=f"http://127.0.0.1:{port}/erp/orders",
+        url=erp_url(port),
         admin_url=f"http://127.0.0.1:{port}/__admin/faults",
         db_path=db,
         child=child,

@@ -137,6 +137,11 @@ class RunningSalesforce:
         self.process.stop()
 
 
+def salesforce_url(port: int) -> str:
+    """The org's base URL (instance and login) when it listens on loopback ``port``."""
+    return f"http://127.0.0.1:{port}"
+
+
 def start_mock_salesforce(
     workdir: Path,
     *,
@@ -154,9 +159,12 @@ def start_mock_salesforce(
     daily_api_limit: int = 100_000,
     env: Mapping[str, str] | None = None,
     startup_timeout: float = 60.0,
+    port: int | None = None,
 ) -> RunningSalesforce:
+    """``port``: listen there (the caller chose it to tell others the URL before the org
+    is up); ``None`` picks a free one."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     db_path = workdir / "salesforce.sqlite3"
     child_env = dict(os.environ)
     child_env.update(
@@ -171,7 +179,7 @@ def start_mock_salesforce(
             "SFGW_MOCKSF_LOGIN_URL": login_url,
             "SFGW_MOCKSF_SESSION_TTL": str(session_ttl),
             "SFGW_MOCKSF_DAILY_API_LIMIT": str(daily_api_limit),
-            "SFGW_MOCKSF_BASE_URL": f"http://127.0.0.1:{port}",
+            "SFGW_MOCKSF_BASE_URL": salesforce_url(port),
         }
     )
     if gateway_url:
@@ -197,7 +205,7 @@ def start_mock_salesforce(
         env=child_env,
         log_path=workdir / "mock_salesforce.log",
     ).start()
-    url = f"http://127.0.0.1:{port}"
+    url = salesforce_url(port)
     try:
         wait_for_http(process, f"{url}/healthz", timeout=startup_timeout)
         org = requests.get(f"{url}/admin/org", timeout=30).json()

@@ -52,6 +52,15 @@ def start_workers(
             "SFGW_WORKER_METRICS_DIR": str(workdir / "prometheus"),
         }
     )
+    heartbeats = f"{redis_prefix}:dramatiq:__heartbeats__"
+    client = redis.Redis.from_url(redis_url)
+    # Only new broker ids count: a group that is still stopping (a restart overlaps the
+    # old group's shutdown with the new one's start-up) heartbeats too.
+    try:
+        earlier = set(client.zrange(heartbeats, 0, -1))
+    except BaseException:
+        client.close()
+        raise
     started_ms = int(time.time() * 1000)
     child = ChildProcess(
         name="sfgw worker",
@@ -60,14 +69,13 @@ def start_workers(
         log_path=workdir / "worker.log",
         cwd=workdir,
     ).start()
-    heartbeats = f"{redis_prefix}:dramatiq:__heartbeats__"
-    client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     try:
         while True:
             if not child.running():
                 raise StartupError(f"sfgw worker exited during start-up:\n{child.log_tail()}")
-            if int(client.zcount(heartbeats, started_ms, "+inf")) >= processes:
+            recent = client.zrangebyscore(heartbeats, started_ms, "+inf")
+            if len(set(recent) - earlier) >= processes:
                 break
             if time.monotonic() > deadline:
                 child.stop()

@@ -1,35 +1,36 @@
-"""End-to-end harness: every part as a real process on loopback.
+"""End-to-end fixtures: the whole stack from :mod:`gateway.stack`, shared where it can be.
 
-``Stack`` starts an embedded Redis of its own (so a test may restart or kill it), the
-mock ERP, the gateway, the mock Salesforce (whose outbound messages POST to the gateway)
-and the workers, and stops all of them, also on failure. ``wait_settled`` waits until
-every won Opportunity carries its order number; ``assert_final_state`` checks the
-acceptance state: one ERP order per Opportunity, every Opportunity updated with that
-order's number and status, and no dead letters.
+Starting the five parts costs ~10 s on the busy 2-core machine, more than most of these
+tests spend on their Opportunities. So the package keeps one running stack and hands it
+to every test whose settings it can switch to (:meth:`Stack.reconfigure`: contract,
+SessionIds, callback API and worker settings, ERP faults); a test that needs a setting
+only a start can give (the mock org's chaos, the ERP's size) gets a stack of its own,
+stopped after it. A shared stack is replaced when a test using it failed, a part died or
+a dead letter is left, so one failure does not cascade.
+
+Each test sees its stack through :class:`E2eStack`, whose checks count only what happened
+since the test began: the ERP orders created since (exactly one per won Opportunity, and
+no other), the Opportunities it closed, and the dead letters (none are left over, or the
+stack would not have been shared).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import redis
-from cryptography.fernet import Fernet
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.intake.launch import RunningGateway, start_gateway
-from gateway.pipeline.launch import RunningWorkers, start_workers
-from gateway.pipeline.stores import DeadLetters
+from gateway.pipeline.stores import DeadLetter, DeadLetters
 from gateway.settings import CoreSettings
-from mock_erp.launch import RunningErp, start_mock_erp
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
+from gateway.stack import Stack, StackConfig, start_stack, unswitchable_changes
+from mock_erp.launch import RunningErp
+from mock_salesforce.launch import RunningSalesforce
 
 #: Short backoffs so retries happen within a test's time (the defaults are minutes).
 FAST_RETRIES = {
@@ -41,105 +42,88 @@ FAST_RETRIES = {
     "SFGW_ERP_CONNECT_TIMEOUT_S": "5",
 }
 
+#: The mock org runs 1000x faster than Salesforce (its retry schedule in milliseconds).
+TIME_SCALE = 1000.0
+POLL_S = 0.25
 
-@dataclass(frozen=True)
-class StackConfig:
-    callback_api: str = "rest"
-    contract: str = "opportunity_with_fields"
-    session_ids: bool = False
-    worker_processes: int = 2
-    worker_threads: int = 8
-    worker_env: Mapping[str, str] = field(default_factory=dict)
-    salesforce_env: Mapping[str, str] = field(default_factory=dict)
-    erp_faults: Mapping[str, Any] | None = None
-    erp_workers: int = 2
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember on the item whether any phase failed (the stack fixture reads it)."""
+    report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+def e2e_config(
+    workdir: Path, *, worker_env: Mapping[str, str] | None = None, **settings: Any
+) -> StackConfig:
+    """The e2e defaults (fast retries, fast mock clock, OAuth configured also in
+    SessionId mode, as its fallback) with ``settings`` on top."""
+    return StackConfig(
+        workdir=workdir,
+        time_scale=TIME_SCALE,
+        oauth_fallback=True,
+        worker_env={**FAST_RETRIES, **(worker_env or {})},
+        startup_timeout=120,
+        **settings,
+    )
 
 
 @dataclass
-class Stack:
-    workdir: Path
-    config: StackConfig
-    redis_server: EmbeddedRedis
-    prefix: str
-    secret_key: str
-    erp: RunningErp
-    gateway: RunningGateway
-    salesforce: RunningSalesforce
-    workers: RunningWorkers | None = None
+class E2eStack:
+    """One test's view of a (maybe shared) stack, and the acceptance checks."""
+
+    stack: Stack
+    #: external references that had an ERP order before the test began
+    orders_before: frozenset[str]
+
+    @classmethod
+    def begin(cls, stack: Stack) -> E2eStack:
+        view = cls(stack, frozenset())
+        letters = view.dead_letters()
+        assert not letters, f"dead letters left before the test: {letters[:3]}"
+        view.orders_before = frozenset(_erp_orders(stack))
+        return view
 
     @property
-    def core(self) -> CoreSettings:
-        return CoreSettings.from_env(self.core_env())
+    def salesforce(self) -> RunningSalesforce:
+        return Stack.need(self.stack.salesforce, "mock Salesforce")
+
+    @property
+    def erp(self) -> RunningErp:
+        return Stack.need(self.stack.erp, "mock ERP")
 
     def core_env(self) -> dict[str, str]:
-        return {
-            "SFGW_REDIS_URL": self.redis_server.url,
-            "SFGW_REDIS_PREFIX": self.prefix,
-            "SFGW_SECRET_KEY": self.secret_key,
-        }
-
-    def worker_env(self) -> dict[str, str]:
-        env = {
-            "SFGW_SECRET_KEY": self.secret_key,
-            "SFGW_ERP_URL": self.erp.url,
-            "SFGW_CALLBACK_API": self.config.callback_api,
-            "SFGW_SF_LOGIN_URL": self.salesforce.url,
-            "SFGW_SF_CLIENT_ID": self.salesforce.client_id,
-            "SFGW_SF_CLIENT_SECRET": self.salesforce.client_secret,
-            **FAST_RETRIES,
-        }
-        if self.config.session_ids:
-            env["SFGW_SF_USE_SESSION_ID"] = "true"
-            env["SFGW_SALESFORCE_HOSTS"] = "127.0.0.1"
-        env.update(self.config.worker_env)
-        return env
-
-    def start_workers(self, name: str = "workers") -> RunningWorkers:
-        self.workers = start_workers(
-            self.workdir / name,
-            redis_url=self.redis_server.url,
-            redis_prefix=self.prefix,
-            env=self.worker_env(),
-            processes=self.config.worker_processes,
-            threads=self.config.worker_threads,
-            timeout=120,
-        )
-        return self.workers
+        return {**self.stack.cli_env(), "SFGW_SECRET_KEY": self.stack.secret_key}
 
     def erp_orders(self) -> dict[str, tuple[str, str]]:
-        """external_reference -> (order number, status), read from the ERP's own store."""
-        connection = sqlite3.connect(f"file:{self.erp.db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            rows = connection.execute(
-                "SELECT id, external_reference, status FROM orders"
-            ).fetchall()
-        finally:
-            connection.close()
-        return {ref: (f"SO-{row_id:06d}", status) for row_id, ref, status in rows}
+        """external_reference -> (order number, status) of the orders created since the
+        test began, read from the ERP's own store."""
+        return {
+            ref: order
+            for ref, order in _erp_orders(self.stack).items()
+            if ref not in self.orders_before
+        }
 
     def erp_order_count(self) -> int:
-        connection = sqlite3.connect(f"file:{self.erp.db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            (count,) = connection.execute("SELECT COUNT(*) FROM orders").fetchone()
-        finally:
-            connection.close()
-        return int(count)
+        """ERP orders created since the test began."""
+        return _erp_order_count(self.stack) - len(self.orders_before)
 
-    def dead_letters(self) -> list[Any]:
-        client = redis.Redis.from_url(self.redis_server.url)
+    def dead_letters(self) -> list[DeadLetter]:
+        client = self.stack.redis_client()
         try:
-            return list(DeadLetters(client, self.core).iter())
+            return list(DeadLetters(client, CoreSettings.from_env(self.core_env())).iter())
         finally:
             client.close()
 
     def logs(self) -> str:
-        parts = []
-        if self.workers is not None:
-            parts.append("--- workers ---\n" + self.workers.child.log_tail())
-        parts.append("--- gateway ---\n" + self.gateway.child.log_tail())
-        parts.append("--- salesforce ---\n" + self.salesforce.process.log_tail())
-        parts.append("--- erp ---\n" + self.erp.child.log_tail())
-        return "\n".join(parts)
+        return "\n".join(
+            f"--- {name} ---\n{child.log_tail()}" for name, child in reversed(self.stack.parts())
+        )
 
     def wait_settled(self, ids: list[str], *, timeout: float = 180.0) -> None:
         """Until every Opportunity in ``ids`` carries an order number (or ``timeout``)."""
@@ -151,7 +135,7 @@ class Stack:
             pending = sum(1 for r in rows if r["Id"] in wanted and not _order_number(r))
             if pending == 0:
                 return
-            time.sleep(0.5)
+            time.sleep(POLL_S)
         raise AssertionError(
             f"{pending} of {len(wanted)} Opportunities without an order number after "
             f"{timeout:.0f}s; dead letters: {[d.reason for d in self.dead_letters()][:5]}\n"
@@ -159,13 +143,18 @@ class Stack:
         )
 
     def assert_final_state(self, ids: list[str], *, dead_letters: int = 0) -> None:
+        """One new ERP order per Opportunity in ``ids`` and no other new order (the
+        ERP's UNIQUE external reference rules out a second one for the same record),
+        every Opportunity carrying its order's number and status, and ``dead_letters``
+        dead letters."""
         orders = self.erp_orders()
         missing = sorted(set(ids) - set(orders))[:5]
         extra = sorted(set(orders) - set(ids))[:5]
         assert set(orders) == set(ids), (
-            f"ERP has {len(orders)} orders for {len(ids)} Opportunities: "
+            f"ERP has {len(orders)} new orders for {len(ids)} Opportunities: "
             f"missing {missing}, extra {extra}"
         )
+        assert self.erp_order_count() == len(ids)
         rows = {r["Id"]: r for r in self.salesforce.opportunities() if r["Id"] in set(ids)}
         assert len(rows) == len(ids)
         wrong = [
@@ -177,67 +166,103 @@ class Stack:
         letters = self.dead_letters()
         assert len(letters) == dead_letters, [(d.stage, d.reason) for d in letters]
 
-    def stop(self) -> None:
-        for part in (self.workers, self.salesforce, self.gateway, self.erp):
-            if part is not None:
-                with contextlib.suppress(Exception):  # stop the rest anyway
-                    part.stop()
-        self.redis_server.kill()
-
 
 def _order_number(row: Mapping[str, Any]) -> str | None:
     value = row.get("Order_Number__c")
     return str(value) if value else None
 
 
-def start_stack(workdir: Path, config: StackConfig, *, workers: bool = True) -> Stack:
-    """Start every part; on any failure stop what already runs and re-raise."""
-    started: list[Any] = []
-    redis_server = EmbeddedRedis(workdir / "redis").start()
+def _read_erp(stack: Stack, sql: str) -> list[tuple[Any, ...]]:
+    uri = f"file:{stack.erp_db}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=30)
     try:
-        prefix = f"e2e-{uuid.uuid4().hex[:8]}"
-        secret_key = Fernet.generate_key().decode()
-        erp = start_mock_erp(workdir / "erp", faults=config.erp_faults, workers=config.erp_workers)
-        started.append(erp)
-        gateway = start_gateway(
-            workdir / "gateway",
-            redis_url=redis_server.url,
-            redis_prefix=prefix,
-            env={"SFGW_SECRET_KEY": secret_key},
-        )
-        started.append(gateway)
-        salesforce = start_mock_salesforce(
-            workdir / "salesforce",
-            gateway_url=gateway.url,
-            contract=config.contract,
-            send_session_id=config.session_ids,
-            time_scale=1000,
-            env=dict(config.salesforce_env),
-        )
-        started.append(salesforce)
-        stack = Stack(workdir, config, redis_server, prefix, secret_key, erp, gateway, salesforce)
-        if workers:
-            stack.start_workers()
-        return stack
-    except BaseException:
-        for part in reversed(started):
-            part.stop()
-        redis_server.kill()
-        raise
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def _erp_orders(stack: Stack) -> dict[str, tuple[str, str]]:
+    rows = _read_erp(stack, "SELECT id, external_reference, status FROM orders")
+    return {ref: (f"SO-{row_id:06d}", status) for row_id, ref, status in rows}
+
+
+def _erp_order_count(stack: Stack) -> int:
+    ((count,),) = _read_erp(stack, "SELECT COUNT(*) FROM orders")
+    return int(count)
+
+
+class StackFactory(Protocol):
+    def __call__(self, **settings: Any) -> E2eStack: ...
+
+
+class StackPool:
+    """At most one shared stack, plus the dedicated stacks of the current test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.shared: Stack | None = None
+        self.dedicated: list[Stack] = []
+        self._starts = 0
+
+    def get(self, **settings: Any) -> Stack:
+        if self.shared is not None:
+            wanted = e2e_config(self.shared.config.workdir, **settings)
+            if not unswitchable_changes(self.shared.config, wanted):
+                self.shared.reset_faults()
+                self.shared.reconfigure(wanted)
+                return self.shared
+            stack = self._start(**settings)
+            self.dedicated.append(stack)
+            return stack
+        self.shared = self._start(**settings)
+        return self.shared
+
+    def _start(self, **settings: Any) -> Stack:
+        self._starts += 1
+        return start_stack(e2e_config(self.root / f"stack{self._starts}", **settings))
+
+    def after_test(self, failed: bool) -> None:
+        """Stop the test's own stacks; drop the shared one unless it is fit for reuse."""
+        stacks, self.dedicated = self.dedicated, []
+        for stack in stacks:
+            stack.stop()
+        if self.shared is not None and (failed or not _reusable(self.shared)):
+            self.shared.stop()
+            self.shared = None
+
+    def close(self) -> None:
+        self.after_test(failed=True)
+
+
+def _reusable(stack: Stack) -> bool:
+    """Every part still runs (the workers too), Redis answers, no dead letter is left."""
+    try:
+        stack.check_running()
+        if stack.workers is None:
+            return False
+        return not E2eStack(stack, frozenset()).dead_letters()
+    except (Exception, redis.RedisError):
+        return False
+
+
+@pytest.fixture(scope="package")
+def stack_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackPool]:
+    pool = StackPool(tmp_path_factory.mktemp("e2e"))
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @pytest.fixture
-def stack_factory(tmp_path: Path) -> Iterator[Any]:
-    """``stack_factory(StackConfig(...), workers=True)``; stopped after the test."""
-    stacks: list[Stack] = []
+def stack_factory(stack_pool: StackPool, request: pytest.FixtureRequest) -> Iterator[StackFactory]:
+    """``stack_factory(callback_api=..., worker_env=..., ...)``: a running stack with
+    those :class:`StackConfig` settings (and the e2e defaults), as an :class:`E2eStack`."""
 
-    def make(config: StackConfig, *, workers: bool = True) -> Stack:
-        stack = start_stack(tmp_path / f"stack{len(stacks)}", config, workers=workers)
-        stacks.append(stack)
-        return stack
+    def make(**settings: Any) -> E2eStack:
+        return E2eStack.begin(stack_pool.get(**settings))
 
     try:
         yield make
     finally:
-        for stack in stacks:
-            stack.stop()
+        stack_pool.after_test(failed=request.node.stash.get(_FAILED, False))

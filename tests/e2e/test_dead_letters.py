@@ -9,16 +9,15 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack, StackConfig
+from tests.e2e.conftest import E2eStack, StackFactory
 
 pytestmark = pytest.mark.slow
 
 
-def _sfgw(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+def _sfgw(stack: E2eStack, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **stack.core_env())
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", *args],
@@ -32,9 +31,9 @@ def _sfgw(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("callback_api", ["rest", "soap"])
 def test_rejected_callback_is_dead_lettered_and_replayed(
-    stack_factory: Any, callback_api: str
+    stack_factory: StackFactory, callback_api: str
 ) -> None:
-    stack = stack_factory(StackConfig(callback_api=callback_api))
+    stack = stack_factory(callback_api=callback_api)
     ids = stack.salesforce.create_opportunities(20)
     rejected = ids[3]
     stack.salesforce.set_faults(validation_fail_ids=[rejected])
