@@ -29,6 +29,7 @@ periodic run inside ``sfgw worker``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -129,7 +130,13 @@ def query_fields(order_number_field: str) -> tuple[str, ...]:
 
 
 def build_query(since: float, until: float, order_number_field: str) -> str:
-    """Won Opportunities without an order number, modified in [since, until]."""
+    """Won Opportunities without an order number, modified in [since, until].
+
+    SOQL datetimes have whole seconds, so the window widens to whole seconds on both
+    sides: ``since`` rounds down and ``until`` up. Rounding ``until`` down skipped a
+    record modified earlier in the same second until the next sweep; a record seen by
+    two sweeps is harmless (the pipeline dedupes on the Opportunity).
+    """
     fields = ", ".join(query_fields(order_number_field))
     # Every part is ours: the field name is checked at start-up (an API name), the
     # datetimes are formatted here; nothing comes from a message or a user's text.
@@ -137,7 +144,7 @@ def build_query(since: float, until: float, order_number_field: str) -> str:
         f"SELECT {fields} FROM Opportunity WHERE IsWon = true "  # noqa: S608
         f"AND {order_number_field} = null "
         f"AND LastModifiedDate >= {soql_datetime(since)} "
-        f"AND LastModifiedDate <= {soql_datetime(until)} "
+        f"AND LastModifiedDate <= {soql_datetime(math.ceil(until))} "
         "ORDER BY LastModifiedDate ASC"
     )
 

@@ -99,3 +99,13 @@ def test_settings_default_off_and_named_errors() -> None:
     for outside in ("199", "2001"):  # Salesforce's documented range
         with pytest.raises(ConfigError, match="SFGW_RECONCILE_BATCH_SIZE"):
             ReconcileSettings.from_env({"SFGW_RECONCILE_BATCH_SIZE": outside})
+
+
+def test_window_widens_to_whole_seconds_so_a_record_of_this_second_is_not_skipped() -> None:
+    """SOQL datetimes have whole seconds: ``until`` rounds up, ``since`` down."""
+    until = NOW + 0.4
+    query = soql.parse(build_query(NOW - 59.6, until, "Order_Number__c"))
+    base = {"IsWon": True, "Order_Number__c": None}
+    assert query.matches({**base, "LastModifiedDate": NOW + 0.2})  # same second, earlier
+    assert query.matches({**base, "LastModifiedDate": NOW - 60})  # since, rounded down
+    assert not query.matches({**base, "LastModifiedDate": NOW + 1.5})
