@@ -448,15 +448,17 @@ def run_mode(
             sampler.stop()
             row.peak_rss_mb = sampler.peak_rss_mb()
             row.cpu_s = sampler.cpu_s()
+        # the workers' log is complete once they stopped, but a stopped stack no longer
+        # lists its parts: take the path first
+        worker_log = stack.log_of("workers")
         stop_stack(stack, reporter)
-    row.batch_sizes = _logged_batches(stack)
+    row.batch_sizes = _logged_batches(worker_log)
     verdict = "ok" if row.passed else "FAILED: " + "; ".join(row.problems)
     reporter.say(f"sfgw {mode}: {verdict}")
     return row
 
 
-def _logged_batches(stack: Stack) -> list[int]:
-    log = stack.log_of("workers")
+def _logged_batches(log: Path | None) -> list[int]:
     if log is None or not log.exists():
         return []
     with log.open(encoding="utf-8", errors="replace") as lines:
