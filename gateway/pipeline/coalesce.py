@@ -310,7 +310,8 @@ class CallbackCoalescer:
         """Each record on its own; then the batch is gone (one script)."""
         now = self._now_ms()
         back: list[list[Any]] = []
-        done = dead = 0
+        saved: list[tuple[str, str]] = []
+        dead = 0
         for index, record in enumerate(records):
             if isinstance(outcomes, BaseException):
                 decision: Retry | Permanent | None = classify(
@@ -324,10 +325,7 @@ class CallbackCoalescer:
                 decision = decide(record, outcomes[index], self._policy, now)
             job = record.job
             if decision is None:
-                done += 1
-                self._dead_letters.resolve(CALLBACKS_QUEUE, job.organization_id, job.opportunity_id)
-                if self._throughput is not None:
-                    self._throughput.record(CALLBACKS_QUEUE)
+                saved.append((job.organization_id, job.opportunity_id))
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "done").inc()
                 metrics.END_TO_END.labels(CALLBACKS_QUEUE).observe(
                     max(0.0, (now - record.first_ms) / 1000)
@@ -350,8 +348,15 @@ class CallbackCoalescer:
                     payload=job.to_dict(),
                 )
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "dead_lettered").inc()
+        if saved:
+            # the saved records' old letters and their count: one round trip per batch
+            pipe = self._client.pipeline(transaction=True)
+            self._dead_letters.resolve_many(CALLBACKS_QUEUE, saved, pipe=pipe)
+            if self._throughput is not None:
+                self._throughput.record(CALLBACKS_QUEUE, count=len(saved), pipe=pipe)
+            pipe.execute()
         self._release_batch(member, org, back, owned=True)
-        return Settled(done=done, retried=len(back), dead=dead)
+        return Settled(done=len(saved), retried=len(back), dead=dead)
 
 
 class Flusher:
