@@ -21,6 +21,7 @@ malformed or unexpected response (not the contract)    permanent   needs a perso
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -32,9 +33,10 @@ from typing import Any
 
 import requests
 from lxml import etree
-from requests.adapters import HTTPAdapter
 
 from gateway.config import Env, env_float, env_int, env_url
+from gateway.erp_http import REDIRECTS, direct_post_for
+from gateway.http_session import pooled_session
 from gateway.settings import CoreSettings
 
 ERP_NS = "urn:example:erp:orders:v1"
@@ -116,22 +118,39 @@ def _build_transport(settings: ErpSettings) -> Any:
     transport_base: Any = zeep.Transport
 
     class _StatusRecordingTransport(transport_base):  # type: ignore[misc]
-        """Remembers each thread's last HTTP status: zeep's Fault does not carry it."""
+        """Remembers each thread's last HTTP status (zeep's Fault does not carry it) and
+        posts to the ERP through :class:`gateway.erp_http.DirectPost` when it can."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.last = threading.local()
+            self.direct = direct_post_for(
+                settings.url,
+                self.session,
+                pool_size=settings.pool_size,
+                connect_timeout_s=settings.connect_timeout_s,
+                read_timeout_s=settings.read_timeout_s,
+            )
 
         def post(self, address: str, message: Any, headers: Any) -> Any:
             self.last.status = None
-            response = super().post(address, message, headers)
+            response = None
+            direct = self.direct
+            # zeep's DEBUG log of every exchange lives in its own post: keep it there
+            if (
+                direct is not None
+                and address == direct.url
+                and not self.logger.isEnabledFor(logging.DEBUG)
+            ):
+                response = direct.post(message, headers)
+                if response.status_code in REDIRECTS:
+                    response = None  # the session follows redirects
+            if response is None:
+                response = super().post(address, message, headers)
             self.last.status = response.status_code
             return response
 
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = pooled_session(pool_connections=2, pool_size=settings.pool_size)
     return _StatusRecordingTransport(
         session=session,
         timeout=settings.connect_timeout_s,
@@ -161,6 +180,8 @@ class ErpClient:
         self._service: Any = self._client.create_service(BINDING, settings.url)
 
     def close(self) -> None:
+        if self._transport.direct is not None:
+            self._transport.direct.close()
         self._transport.session.close()
 
     # -- operations --------------------------------------------------------------------

@@ -35,6 +35,13 @@ def _media(req: falcon.Request) -> dict[str, Any]:
     return body
 
 
+#: The columns :func:`opportunity_view` reads.
+VIEW_COLUMNS = (
+    "Id", "Name", "StageName", "IsWon", "Amount", "Order_Number__c", "Order_Status__c",
+    "LastModifiedDate", "IsDeleted", "update_count",
+)  # fmt: skip
+
+
 def opportunity_view(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "Id": record["Id"],
@@ -86,7 +93,8 @@ class Opportunities:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         _loopback_only(req)
-        resp.media = [opportunity_view(r) for r in self.org.store.all_opportunities()]
+        rows = self.org.store.opportunity_columns(VIEW_COLUMNS)
+        resp.media = [opportunity_view(r) for r in rows]
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         _loopback_only(req)

@@ -156,11 +156,11 @@ def _deliveries(args: argparse.Namespace) -> int:
 
 
 def _opportunities(args: argparse.Namespace) -> int:
-    from mock_salesforce.admin import opportunity_view
+    from mock_salesforce.admin import VIEW_COLUMNS, opportunity_view
     from mock_salesforce.store import OrgStore
 
     store = OrgStore(_db_path(args))
-    rows = [opportunity_view(r) for r in store.all_opportunities()]
+    rows = [opportunity_view(r) for r in store.opportunity_columns(VIEW_COLUMNS)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

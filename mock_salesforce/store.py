@@ -250,6 +250,26 @@ class OrgStore:
             for r in self.db.execute("SELECT * FROM opportunities ORDER BY CreatedDate, Id")
         ]
 
+    def opportunity_columns(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """Every Opportunity as :meth:`all_opportunities` gives it, ``columns`` only: the
+        admin view reads all of them on each progress poll, at about half the cost."""
+        unknown = set(columns) - OPPORTUNITY_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown Opportunity column(s): {', '.join(sorted(unknown))}")
+        flags = [i for i, name in enumerate(columns) if name in _FLAG_COLUMNS]
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM opportunities ORDER BY CreatedDate, Id"  # noqa: S608 - checked names
+        )
+        out = []
+        for row in cursor:
+            values = list(row)
+            for i in flags:
+                values[i] = bool(values[i])
+            out.append(dict(zip(columns, values, strict=True)))
+        return out
+
     def delete(self, oid: str) -> bool:
         with self.tx():
             cursor = self.db.execute(
@@ -578,6 +598,16 @@ class OrgStore:
         """True the first time this record is seen (for "lock on first attempt only")."""
         cursor = self.db.execute("INSERT OR IGNORE INTO locked_once VALUES (?)", (oid,))
         return cursor.rowcount == 1
+
+
+OPPORTUNITY_COLUMNS = frozenset(
+    {
+        "Id", "Name", "AccountId", "Amount", "CloseDate", "StageName", "IsClosed", "IsWon",
+        "Order_Number__c", "Order_Status__c", "CreatedDate", "LastModifiedDate",
+        "SystemModstamp", "IsDeleted", "update_count",
+    }
+)  # fmt: skip
+_FLAG_COLUMNS = frozenset({"IsClosed", "IsWon", "IsDeleted"})
 
 
 def _record(row: sqlite3.Row) -> dict[str, Any]:

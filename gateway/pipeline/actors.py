@@ -32,6 +32,7 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Middleware, Retries
+from redis.client import Pipeline as RedisPipeline
 
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.pipeline import metrics
@@ -134,8 +135,10 @@ class Pipeline:
                 have_read=True,
             )
         if isinstance(plan, Skip):
-            self.done.mark_done(org15, notification, "skipped")
-            self._count(ORDERS_QUEUE)
+            pipe = self.done.pipeline()
+            self.done.mark_done(org15, notification, "skipped", pipe=pipe)
+            self._count(ORDERS_QUEUE, pipe)
+            pipe.execute()
             return "skipped", plan.reason
         if not isinstance(plan, PlaceOrder):  # plan_order never reads twice
             raise PermanentJobError(f"cannot plan an order: {plan}")
@@ -150,9 +153,13 @@ class Pipeline:
             session_id_encrypted=job.session_id_encrypted if sf.use_session_id else None,
         )
         self.enqueue_callback(callback.to_dict())
-        self.done.mark_done(org15, notification, order.order_number)
-        self.dead_letters.resolve(ORDERS_QUEUE, job.organization_id, job.notification_id)
-        self._count(ORDERS_QUEUE)
+        # Only now, after the callback is queued: done, its old letter gone, counted (one
+        # MULTI/EXEC round trip; a crash before it leaves the job to run again).
+        pipe = self.done.pipeline()
+        self.done.mark_done(org15, notification, order.order_number, pipe=pipe)
+        self.dead_letters.resolve(ORDERS_QUEUE, job.organization_id, job.notification_id, pipe=pipe)
+        self._count(ORDERS_QUEUE, pipe)
+        pipe.execute()
         created = "created" if order.created else "existing"
         return "done", f"{created} order {order.order_number}"
 
@@ -173,15 +180,17 @@ class Pipeline:
         decision = classify_record(outcome, attempt, self.policy)
         if decision is not None:
             raise RecordFailed(decision)
-        self.dead_letters.resolve(CALLBACKS_QUEUE, job.organization_id, record.record_id)
-        self._count(CALLBACKS_QUEUE)
+        pipe = self.done.pipeline()
+        self.dead_letters.resolve(CALLBACKS_QUEUE, job.organization_id, record.record_id, pipe=pipe)
+        self._count(CALLBACKS_QUEUE, pipe)
+        pipe.execute()
         return "done", f"{sf.order_number_field}={job.order_number}"
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _count(self, stage: str) -> None:
+    def _count(self, stage: str, pipe: RedisPipeline) -> None:
         if self.throughput is not None:
-            self.throughput.record(stage)
+            self.throughput.record(stage, pipe=pipe)
 
     @property
     def policy(self) -> RetryPolicy:

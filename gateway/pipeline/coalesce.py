@@ -217,7 +217,8 @@ class CallbackCoalescer:
         self.orgs_key = core.key("cb", "orgs")
         self.leases_key = core.key("cb", "leases")
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """The coalescer's clock (tests give it their own), in ms."""
         return int(self._clock() * 1000)
 
     def pending_key(self, org: str) -> str:
@@ -234,7 +235,7 @@ class CallbackCoalescer:
     def add(self, payload: Mapping[str, Any]) -> int:
         """Queue one callback (the order stage's hook); returns how many are due."""
         job = CallbackJob.from_dict(dict(payload))
-        now = self._now_ms()
+        now = self.now_ms()
         record = Pending(job, attempt=0, first_ms=now)
         due = self._add(
             keys=[self.pending_key(job.organization_id), self.data_key(job.organization_id),
@@ -252,7 +253,7 @@ class CallbackCoalescer:
 
     def claim(self, org: str, *, force: bool = False) -> tuple[str | None, list[Pending], int]:
         """(batch id, records, next ms to look) -- records empty when nothing is due."""
-        now = self._now_ms()
+        now = self.now_ms()
         batch_id = uuid.uuid4().hex
         raw = self._claim(
             keys=[self.pending_key(org), self.data_key(org), self.leases_key,
@@ -268,7 +269,7 @@ class CallbackCoalescer:
 
     def recover_expired(self) -> int:
         """Put the records of batches whose lease ran out back into their org's set."""
-        now = self._now_ms()
+        now = self.now_ms()
         expired = self._client.zrangebyscore(self.leases_key, "-inf", now)
         count = 0
         for raw in expired:
@@ -308,9 +309,10 @@ class CallbackCoalescer:
         outcomes: list[RecordOutcome] | BaseException,
     ) -> Settled:
         """Each record on its own; then the batch is gone (one script)."""
-        now = self._now_ms()
+        now = self.now_ms()
         back: list[list[Any]] = []
-        done = dead = 0
+        saved: list[tuple[str, str]] = []
+        dead = 0
         for index, record in enumerate(records):
             if isinstance(outcomes, BaseException):
                 decision: Retry | Permanent | None = classify(
@@ -324,10 +326,7 @@ class CallbackCoalescer:
                 decision = decide(record, outcomes[index], self._policy, now)
             job = record.job
             if decision is None:
-                done += 1
-                self._dead_letters.resolve(CALLBACKS_QUEUE, job.organization_id, job.opportunity_id)
-                if self._throughput is not None:
-                    self._throughput.record(CALLBACKS_QUEUE)
+                saved.append((job.organization_id, job.opportunity_id))
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "done").inc()
                 metrics.END_TO_END.labels(CALLBACKS_QUEUE).observe(
                     max(0.0, (now - record.first_ms) / 1000)
@@ -350,8 +349,15 @@ class CallbackCoalescer:
                     payload=job.to_dict(),
                 )
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "dead_lettered").inc()
+        if saved:
+            # the saved records' old letters and their count: one round trip per batch
+            pipe = self._client.pipeline(transaction=True)
+            self._dead_letters.resolve_many(CALLBACKS_QUEUE, saved, pipe=pipe)
+            if self._throughput is not None:
+                self._throughput.record(CALLBACKS_QUEUE, count=len(saved), pipe=pipe)
+            pipe.execute()
         self._release_batch(member, org, back, owned=True)
-        return Settled(done=done, retried=len(back), dead=dead)
+        return Settled(done=len(saved), retried=len(back), dead=dead)
 
 
 class Flusher:
@@ -400,14 +406,35 @@ class Flusher:
 
 
 class FlusherThreads(Middleware):
-    """Starts ``SFGW_CALLBACK_FLUSHERS`` flusher threads in each worker process."""
+    """Starts ``SFGW_CALLBACK_FLUSHERS`` flusher threads in each worker process.
 
-    def __init__(self, flusher_factory: Callable[[], Flusher], count: int, poll_ms: int) -> None:
+    An idle flusher sleeps until the earliest moment a batch it saw becomes due (its
+    oldest record's age reaching ``SFGW_CALLBACK_MAX_WAIT_MS``), at most one poll
+    interval, so a batch leaves when it is due rather than up to a poll later. The
+    order stage in this process wakes the flushers (:meth:`wake`) when it starts a
+    batch (so they learn its due time) and when it fills one (so it leaves at once).
+    Expired leases are looked for about once a second: a lease lasts far longer.
+    """
+
+    def __init__(
+        self,
+        flusher_factory: Callable[[], Flusher],
+        count: int,
+        poll_ms: int,
+        *,
+        recover_every_ms: int = 1000,
+    ) -> None:
         self._factory = flusher_factory
         self._count = count
         self._poll_s = poll_ms / 1000
+        self._recover_every_ms = recover_every_ms
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        """Look for due batches now instead of at the next poll."""
+        self._wake.set()
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         for n in range(self._count):
@@ -417,27 +444,45 @@ class FlusherThreads(Middleware):
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stop.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(timeout=30)
 
     def _loop(self) -> None:
         flusher: Flusher | None = None
+        recovered_ms = 0
         while not self._stop.is_set():
             wait = self._poll_s
             try:
                 flusher = flusher or self._factory()
-                flusher.coalescer.recover_expired()
-                sent = 0
-                for org in flusher.coalescer.orgs():
-                    count, _ = flusher.flush_once(org)
-                    sent += count
-                if sent:
-                    wait = 0.0  # there may be more due right away
+                coalescer = flusher.coalescer
+                now = coalescer.now_ms()
+                if now - recovered_ms >= self._recover_every_ms:
+                    coalescer.recover_expired()
+                    recovered_ms = now
+                wait = self._tick(flusher)
             except Exception:
                 log.exception("callback flusher failed; retrying")
                 wait = 1.0
-            if wait:
-                self._stop.wait(wait)
+            if wait > 0:
+                self._wake.wait(wait)
+                self._wake.clear()
+
+    def _tick(self, flusher: Flusher) -> float:
+        """Flush every org that is due; seconds to sleep before looking again."""
+        sent = 0
+        due_ms: int | None = None
+        for org in flusher.coalescer.orgs():
+            count, next_ms = flusher.flush_once(org)
+            sent += count
+            if not count and next_ms >= 0:
+                due_ms = next_ms if due_ms is None else min(due_ms, next_ms)
+        if sent:
+            return 0.0  # there may be more due right away
+        if due_ms is None:
+            return self._poll_s
+        # at least 1 ms: never a busy loop, whatever the clock says
+        return min(self._poll_s, max(0.001, (due_ms - flusher.coalescer.now_ms()) / 1000))
 
 
 def coalescing_enabled(settings: PipelineSettings) -> bool:
@@ -466,12 +511,15 @@ def install_coalescing(
         client=client, core=core, coalesce=coalesce, policy=policy,
         dead_letters=dead_letters, throughput=Throughput(client, core),
     )  # fmt: skip
-    broker.add_middleware(
-        FlusherThreads(lambda: Flusher(coalescer, salesforce, settings), coalesce.flushers,
-                       coalesce.poll_ms)
-    )  # fmt: skip
+    flushers = FlusherThreads(
+        lambda: Flusher(coalescer, salesforce, settings), coalesce.flushers, coalesce.poll_ms
+    )
+    broker.add_middleware(flushers)
 
     def add(job: dict[str, Any]) -> None:
-        coalescer.add(job)
+        due = coalescer.add(job)
+        # the first record of a batch (flushers learn when it is due) or a full batch
+        if due == 1 or due >= coalesce.batch_size:
+            flushers.wake()
 
     return add

@@ -8,7 +8,7 @@ payload, so the fields here are the whole contract between the two stages.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 CALLBACK_JOB_VERSION = 1
@@ -26,9 +26,12 @@ class CallbackJob:
     version: int = CALLBACK_JOB_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a str, int or None: a flat copy is what asdict's deep one gives
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallbackJob:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**{key: value for key, value in data.items() if key in _FIELDS})
+
+
+_FIELDS = tuple(field.name for field in fields(CallbackJob))

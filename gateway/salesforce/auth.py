@@ -126,6 +126,9 @@ class TokenManager:
         self._lock_key = self._key + ":lock"
         self._compare_and_delete = client.register_script(_COMPARE_AND_DELETE)
         self.token_requests = 0  # in this process; also exported as a metric
+        # The shared token is still read from Redis on every call (another worker may
+        # have replaced or dropped it); only its decryption is kept, per ciphertext.
+        self._last_read: tuple[str, AccessToken] | None = None
 
     # -- public API -----------------------------------------------------------------
 
@@ -154,16 +157,21 @@ class TokenManager:
         if blob is None:
             return None
         text = blob.decode() if isinstance(blob, bytes) else str(blob)
+        last = self._last_read
+        if last is not None and last[0] == text:  # the same ciphertext: decrypted before
+            return last[1]
         plain = self._box.decrypt(text)
         if plain is None:  # another SFGW_SECRET_KEY wrote it: ignore, it will be replaced
             return None
         data = json.loads(plain)
-        return AccessToken(
+        token = AccessToken(
             value=data["access_token"],
             instance_url=data["instance_url"],
             org_id=data.get("org_id"),
             cache_blob=text,
         )
+        self._last_read = (text, token)
+        return token
 
     def _refresh(self) -> AccessToken:
         lock_s = self._settings.token_lock_s

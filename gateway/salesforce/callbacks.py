@@ -25,8 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 import requests
 from lxml import etree
-from requests.adapters import HTTPAdapter
 
+from gateway.http_session import pooled_session
 from gateway.jobs import FieldValue
 from gateway.pipeline.settings import SalesforceSettings
 from gateway.salesforce import metrics
@@ -62,11 +62,7 @@ class CallbackApi(Protocol):
 
 def make_http_session(pool_size: int = 16) -> requests.Session:
     """A pooled session without requests' own retries: retrying is the pipeline's job."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+    return pooled_session(pool_connections=4, pool_size=pool_size)
 
 
 def parse_limit_info(header: str | None) -> tuple[int, int] | None:

@@ -76,6 +76,34 @@ def test_invalidate_replaces_only_the_rejected_token(
     assert fake_sf.org.token_requests == 2
 
 
+def test_a_token_is_decrypted_once_yet_read_from_redis_each_time(
+    settings: PipelineSettings, core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+) -> None:
+    manager = _manager(settings, core, client)
+    decrypted: list[str] = []
+    box = manager._box
+    real = box.decrypt
+
+    def counting(token: str) -> str | None:
+        decrypted.append(token)
+        return real(token)
+
+    box.decrypt = counting  # type: ignore[method-assign]
+    other = _manager(settings, core, client)
+    first = other.get()
+    assert [manager.get().value for _ in range(5)] == [first.value] * 5
+    assert len(decrypted) == 1
+    # another worker replaces it: the next read sees the new one (and decrypts it once)
+    other.invalidate(first)
+    second = other.get()
+    assert second.value != first.value
+    assert [manager.get().value for _ in range(3)] == [second.value] * 3
+    assert len(decrypted) == 2
+    # and dropped: no stale token from memory, a fresh one is fetched
+    other.invalidate(second)
+    assert manager.get().value not in (first.value, second.value)
+
+
 def test_jwt_bearer_signs_the_documented_claims(
     sf_env: dict[str, str],
     core: CoreSettings,

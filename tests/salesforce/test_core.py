@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from gateway import sfid
 from mock_salesforce import delivery, paging, soql
+from mock_salesforce.admin import VIEW_COLUMNS, opportunity_view
 from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant, load_public_key
 from mock_salesforce.records import validate_changes
 from mock_salesforce.store import OrgStore
@@ -235,3 +236,18 @@ def test_the_rule_fires_only_when_the_stage_changes_to_won(tmp_path: Path) -> No
     assert sum(len(v) for v in store.unassigned_notifications().values()) == 2
     record = store.get(oid)
     assert record is not None and record["IsWon"] and record["IsClosed"]
+
+
+def test_selected_columns_are_the_full_records_narrowed(tmp_path: Path) -> None:
+    store = OrgStore(tmp_path / "org.sqlite3")
+    won = store.close_won(3)
+    store.create_opportunities(2)
+    store.update(won[0], {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"})
+    store.delete(won[1])
+    columns = ("Id", "IsWon", "IsDeleted", "IsClosed", "LastModifiedDate", "Order_Number__c")
+    full = store.all_opportunities()
+    assert store.opportunity_columns(columns) == [{c: r[c] for c in columns} for r in full]
+    narrowed = store.opportunity_columns(VIEW_COLUMNS)
+    assert [opportunity_view(r) for r in narrowed] == [opportunity_view(r) for r in full]
+    with pytest.raises(ValueError, match="Secret__c"):
+        store.opportunity_columns(("Id", "Secret__c"))
