@@ -157,7 +157,9 @@ def encode_jobs(
     encoder = dramatiq.get_encoder()
     message_ids = uuid4_strings(len(jobs))
     timestamp = int(time.time() * 1000)
-    if type(encoder) is not dramatiq.JSONEncoder:
+    if type(encoder) is not dramatiq.JSONEncoder or len(jobs) == 1:
+        # A single job has nothing to share: building the templates would cost twice
+        # what encoding its message in one go does.
         return [
             encoder.encode(_message_dict(job, route, rid, mid, timestamp))
             for job, rid, mid in zip(jobs, redis_message_ids, message_ids, strict=True)

@@ -216,7 +216,11 @@ def test_batch_encoding_is_byte_for_byte_dramatiq() -> None:
     ]
     route = Route("orders", "process_notification")
     encoded = encode_jobs(jobs, route, [f"rid-{n}" for n in range(4)])
-    for n, (job, data) in enumerate(zip(jobs, encoded, strict=True)):
+    # a single job takes the one-go path: the same bytes
+    encoded_alone = encode_jobs(jobs[:1], route, ["rid-0"])
+    pairs = [*zip(jobs, encoded, strict=True), (jobs[0], encoded_alone[0])]
+    for index, (job, data) in enumerate(pairs):
+        n = index % 4
         decoded = dramatiq.Message.decode(data)
         theirs = dramatiq.Message(
             queue_name="orders",
