@@ -207,7 +207,12 @@ def _client(
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and all their children so far."""
+    """User + system CPU seconds of these processes and all their children so far.
+
+    Children that already exited count too (``children_user``/``children_system`` of
+    their reaped parent): Redis forks for its AOF rewrite, and a fork that was alive at
+    the first reading and gone at the second made the Redis column negative.
+    """
     import psutil
 
     total = 0.0
@@ -216,7 +221,7 @@ def cpu_seconds(pids: list[int]) -> float:
             root = psutil.Process(pid)
             for process in [root, *root.children(recursive=True)]:
                 times = process.cpu_times()
-                total += times.user + times.system
+                total += times.user + times.system + times.children_user + times.children_system
         except psutil.NoSuchProcess:
             continue
     return total
