@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import dramatiq
@@ -16,7 +17,7 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 from gateway import sfid
 from gateway.bindings.binder import ContractBinder
 from gateway.config import ConfigError
-from gateway.intake.enqueue import dramatiq_message, encode_jobs
+from gateway.intake.enqueue import dramatiq_message, encode_jobs, uuid4_strings
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
 from gateway.intake.validate import (
@@ -215,7 +216,11 @@ def test_batch_encoding_is_byte_for_byte_dramatiq() -> None:
     ]
     route = Route("orders", "process_notification")
     encoded = encode_jobs(jobs, route, [f"rid-{n}" for n in range(4)])
-    for n, (job, data) in enumerate(zip(jobs, encoded, strict=True)):
+    # a single job takes the one-go path: the same bytes
+    encoded_alone = encode_jobs(jobs[:1], route, ["rid-0"])
+    pairs = [*zip(jobs, encoded, strict=True), (jobs[0], encoded_alone[0])]
+    for index, (job, data) in enumerate(pairs):
+        n = index % 4
         decoded = dramatiq.Message.decode(data)
         theirs = dramatiq.Message(
             queue_name="orders",
@@ -227,3 +232,21 @@ def test_batch_encoding_is_byte_for_byte_dramatiq() -> None:
             message_timestamp=decoded.message_timestamp,
         )
         assert data == theirs.encode()
+
+
+def test_batched_uuids_are_version_4_uuids_as_dramatiq_formats_them() -> None:
+    ids = uuid4_strings(300)
+    assert len(set(ids)) == 300
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value  # str(uuid.uuid4()) form: lower-case hex, dashes
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert uuid4_strings(0) == []
+    # every bit outside version and variant still varies (no constant leaks in)
+    bits = [uuid.UUID(value).int for value in ids]
+    fixed = (0xF << 76) | (0x3 << 62)
+    varying_or = 0
+    for value in bits:
+        varying_or |= value ^ bits[0]
+    assert varying_or == ((1 << 128) - 1) & ~fixed
