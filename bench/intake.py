@@ -321,7 +321,7 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int)
     from gateway.intake.app import build_endpoints
     from gateway.intake.enqueue import DurableQueue
     from gateway.intake.settings import IntakeSettings, Route
-    from gateway.intake.validate import Rules, sobject_types, validate_notifications
+    from gateway.intake.validate import Rules, read_records, validate_notifications
     from gateway.soap import parse_envelope
 
     env = {"SFGW_REDIS_URL": redis_url, "SFGW_REDIS_PREFIX": prefix, "SFGW_ALLOWED_ORGS": ORG}
@@ -340,10 +340,10 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int)
 
     def jobs(body: bytes, binder: ContractBinder = endpoint.binder) -> list[Any]:
         payload = parse_envelope(body).payload
-        types = sobject_types(payload)
+        records = read_records(payload)
         bound = binder.bind(payload, endpoint.notifications_cls)
         result = validate_notifications(
-            bound, types, endpoint.spec, rules, received_at="now", seal=lambda s: None
+            bound, records, endpoint.spec, rules, received_at="now", seal=lambda s: None
         )
         if not isinstance(result, list):
             raise RuntimeError(f"benchmark message rejected: {result.reason}")

@@ -51,9 +51,15 @@ def contract_name(path: Path) -> str:
 
 def read_contract(path: Path) -> Contract:
     try:
-        root = parse_xml(path.read_bytes())
-    except ValueError as error:
-        raise ContractError(f"{path}: {error}") from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise ContractError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        root = parse_xml(data)
+    except ValueError:
+        # parse_xml words its errors for request bodies; this is a file
+        reason = "is empty" if not data.strip() else "is not well-formed XML (or has a DOCTYPE)"
+        raise ContractError(f"{path} {reason}; save the WSDL again from Setup") from None
     if root.tag != f"{{{WSDL_NS}}}definitions":
         raise ContractError(f"{path}: not a WSDL 1.1 document (root is not wsdl:definitions)")
     return Contract(

@@ -33,9 +33,13 @@ def binder_for(contract: str) -> ContractBinder:
     return binder
 
 
+def _opportunity_class(binder: ContractBinder) -> type[Any]:
+    return binder.type_class(f"{{{SOBJECT_NS}}}Opportunity")
+
+
 def contract_fields(contract: str) -> list[str]:
     """The API names of the fields the contract's ``Opportunity`` carries (Id first)."""
-    cls = binder_for(contract).cls("Opportunity")
+    cls = _opportunity_class(binder_for(contract))
     return [
         f.metadata.get("name", f.name)
         for f in dataclasses.fields(cls)
@@ -67,9 +71,9 @@ def render_message(
 ) -> bytes:
     """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)]."""
     binder = binder_for(contract)
-    opportunity_cls = binder.cls("Opportunity")
-    notification_cls = binder.cls("OpportunityNotification")
-    notifications_cls = binder.cls("Notifications")
+    opportunity_cls = _opportunity_class(binder)
+    notification_cls = binder.type_class(f"{{{OUTBOUND_NS}}}OpportunityNotification")
+    notifications_cls = binder.element_class(f"{{{OUTBOUND_NS}}}notifications")
     items = []
     deleted: list[int] = []
     for index, (notification_id, record_id) in enumerate(notifications):

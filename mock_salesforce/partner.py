@@ -100,9 +100,9 @@ def _header_value(header: etree._Element | None, name: str, child: str) -> str |
 
 
 def _limit_header(org: Org) -> bytes:
-    header = _binder.cls("LimitInfoHeader")(
+    header = _binder.element_class(f"{{{PARTNER_NS}}}LimitInfoHeader")(
         limit_info=[
-            _binder.cls("LimitInfo")(
+            _binder.type_class(f"{{{PARTNER_NS}}}LimitInfo")(
                 current=org.store.usage(), limit=org.api_limit(), type_value="API REQUESTS"
             )
         ]
@@ -136,7 +136,7 @@ def _split_fields(payload: etree._Element) -> tuple[etree._Element, list[dict[st
 def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, bytes]:
     stripped, field_values = _split_fields(payload)
     try:
-        request = _binder.bind(stripped, _binder.cls("Update"))
+        request = _binder.bind(stripped, _binder.element_class(f"{{{PARTNER_NS}}}update"))
     except BindingError as error:
         return 500, client_fault(f"update: {error}")
     if len(request.s_objects) > MAX_RECORDS:
@@ -153,9 +153,9 @@ def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, 
             changes[name] = None
         items.append((sobject.id, changes))
     results = save(org.store, items, all_or_none=all_or_none, rng=org.rng)
-    save_result = _binder.cls("SaveResult")
-    error_cls = _binder.cls("Error")
-    status_code = _binder.module.StatusCode
+    save_result = _binder.type_class(f"{{{PARTNER_NS}}}SaveResult")
+    error_cls = _binder.type_class(f"{{{PARTNER_NS}}}Error")
+    status_code = _binder.field_type(error_cls, "statusCode")
     rendered = []
     for index, result in enumerate(results):
         errors = [
@@ -172,7 +172,7 @@ def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, 
                 )
             ]
         rendered.append(save_result(errors=errors, id=result.id or "", success=not errors))
-    body = _binder.render(_binder.cls("UpdateResponse")(result=rendered))
+    body = _binder.render(_binder.element_class(f"{{{PARTNER_NS}}}updateResponse")(result=rendered))
     return 200, envelope(_nil_empty_ids(body), _limit_header(org))
 
 
@@ -187,7 +187,7 @@ def _nil_empty_ids(body: bytes) -> bytes:
 
 def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: PLR0912
     try:
-        request = _binder.bind(payload, _binder.cls("Retrieve"))
+        request = _binder.bind(payload, _binder.element_class(f"{{{PARTNER_NS}}}retrieve"))
     except BindingError as error:
         return 500, client_fault(f"retrieve: {error}")
     if request.s_object_type != "Opportunity":
@@ -213,7 +213,7 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
         return 500, fault("UNKNOWN_EXCEPTION", "retrieve accepts at most 2000 ids")
     records = org.store.get_many([sfid.to18(i) for i in request.ids])
     kinds = {f.name: f.kind for f in FIELDS}
-    sobject_cls = _binder.cls("SObject")
+    sobject_cls = _binder.type_class(f"{{{SOBJECT_NS}}}sObject")
     results: list[Any] = []
     missing: list[int] = []
     for index, raw_id in enumerate(request.ids):
@@ -237,7 +237,9 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
         results.append(
             sobject_cls(type_value="Opportunity", id=record["Id"], target_namespace_element=fields)
         )
-    body = _binder.render(_binder.cls("RetrieveResponse")(result=results))
+    body = _binder.render(
+        _binder.element_class(f"{{{PARTNER_NS}}}retrieveResponse")(result=results)
+    )
     root = etree.fromstring(body)
     # Ids that match no record come back as <result xsi:nil="true"/>.
     result_nodes = root.findall(f"{{{PARTNER_NS}}}result")

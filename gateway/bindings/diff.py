@@ -22,6 +22,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from gateway.bindings.generate import GenerationError
+from gateway.bindings.naming import ClassNames, generated_class_names
+from gateway.bindings.outbound import describe_class
 from gateway.bindings.shape import FieldSpec, OutboundMessageShape, read_outbound_shape
 from gateway.cli_support import CommandError, print_table
 from gateway.contracts import ContractError
@@ -83,21 +86,35 @@ def _field_changes(old: FieldSpec, new: FieldSpec) -> list[Change]:
     return changes
 
 
-def diff_shapes(old: OutboundMessageShape, new: OutboundMessageShape) -> list[Change]:
+def diff_shapes(
+    old: OutboundMessageShape,
+    new: OutboundMessageShape,
+    names: tuple[ClassNames, ClassNames] | None = None,
+) -> list[Change]:
     """Every difference between ``old`` and ``new``, type-level changes first, then fields
-    in the new contract's order (removed fields last, in the old order)."""
+    in the new contract's order (removed fields last, in the old order).
+
+    ``names``: the generated Python classes of both versions; a renamed type is then
+    reported by its XML name and its class (``Shipment__c / ShipmentC``).
+    """
     changes: list[Change] = []
     if old.object_name != new.object_name:
         changes.append(
-            Change("object renamed", "sObject type", old.object_name, new.object_name, BREAKING)
+            Change(
+                "object renamed",
+                "sObject type",
+                _label(old.object_name, names[0].object if names else None),
+                _label(new.object_name, names[1].object if names else None),
+                BREAKING,
+            )
         )
     if old.notification_type != new.notification_type:
         changes.append(
             Change(
                 "notification type renamed",
                 "Notification type",
-                old.notification_type,
-                new.notification_type,
+                _label(old.notification_type, names[0].notification if names else None),
+                _label(new.notification_type, names[1].notification if names else None),
                 BREAKING,
             )
         )
@@ -135,7 +152,16 @@ def diff_shapes(old: OutboundMessageShape, new: OutboundMessageShape) -> list[Ch
     return changes
 
 
-def verdict(changes: list[Change], old: OutboundMessageShape, new: OutboundMessageShape) -> str:
+def _label(xml_name: str, class_name: str | None) -> str:
+    return xml_name if class_name is None else describe_class(xml_name, class_name)
+
+
+def verdict(
+    changes: list[Change],
+    old: OutboundMessageShape,
+    new: OutboundMessageShape,
+    names: tuple[ClassNames, ClassNames] | None = None,
+) -> str:
     """One line: the classification and what regenerating the bindings will change."""
     if not changes:
         return "no changes: regeneration will produce the same bindings"
@@ -144,7 +170,9 @@ def verdict(changes: list[Change], old: OutboundMessageShape, new: OutboundMessa
         counts[change.kind] = counts.get(change.kind, 0) + 1
     effects = [f"{kind}: {n}" for kind, n in counts.items()]
     if old.object_name != new.object_name:
-        effects.insert(0, f"class {old.object_name} becomes {new.object_name}")
+        before = _label(old.object_name, names[0].object if names else None)
+        after = _label(new.object_name, names[1].object if names else None)
+        effects.insert(0, f"class {before} becomes {after}")
     summary = ", ".join(effects)
     breaking = [c for c in changes if c.breaking]
     if breaking:
@@ -167,18 +195,35 @@ def _read(path: Path) -> OutboundMessageShape:
         raise CommandError(str(error)) from None
 
 
+def _class_names(
+    old: tuple[Path, OutboundMessageShape], new: tuple[Path, OutboundMessageShape]
+) -> tuple[ClassNames, ClassNames]:
+    try:
+        before, after = generated_class_names([old, new])
+    except (GenerationError, LookupError) as error:
+        raise CommandError(f"cannot generate bindings to name the classes: {error}") from None
+    return before, after
+
+
 def main(args: argparse.Namespace) -> int:
-    old = _read(Path(args.old))
-    new = _read(Path(args.new))
-    changes = diff_shapes(old, new)
+    old_path, new_path = Path(args.old), Path(args.new)
+    old = _read(old_path)
+    new = _read(new_path)
+    names = _class_names((old_path, old), (new_path, new))
+    changes = diff_shapes(old, new, names)
     breaking = any(c.breaking for c in changes)
-    line = verdict(changes, old, new)
+    line = verdict(changes, old, new, names)
+    record = {
+        "old": {"xml": old.object_name, "class": names[0].object},
+        "new": {"xml": new.object_name, "class": names[1].object},
+    }
     if args.json:
         print(
             json.dumps(
                 {
                     "old": str(args.old),
                     "new": str(args.new),
+                    "record_type": record,
                     "breaking": breaking,
                     "verdict": line,
                     "changes": [asdict(c) for c in changes],
@@ -187,6 +232,11 @@ def main(args: argparse.Namespace) -> int:
             )
         )
     else:
+        print(f"record type: {_label(old.object_name, names[0].object)}", end="")
+        if old.object_name != new.object_name or names[0].object != names[1].object:
+            print(f" -> {_label(new.object_name, names[1].object)}")
+        else:
+            print()
         if changes:
             print_table(
                 ["change", "subject", "old", "new", "class"],

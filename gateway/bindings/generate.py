@@ -42,14 +42,15 @@ class GenerationError(RuntimeError):
     """xsdata could not generate a contract; the message names the contract."""
 
 
-def _run_xsdata(contracts: list[Contract], workdir: Path) -> None:
-    """Generate every contract in one child interpreter (see :mod:`xsdata_runner`)."""
+def run_generator(pairs: list[tuple[Path, str]], workdir: Path) -> None:
+    """Generate each ``(WSDL, package)`` into ``workdir`` in one child interpreter (see
+    :mod:`xsdata_runner`); a failure names the WSDL."""
     env = dict(os.environ)
     # xsdata formats its output with ruff; use the one installed next to this Python.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     command = [sys.executable, "-m", "gateway.bindings.xsdata_runner"]
-    for contract in contracts:
-        command += [str(contract.path.resolve()), contract.package]
+    for wsdl, package in pairs:
+        command += [str(wsdl.resolve()), package]
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     lines = (result.stderr or result.stdout).strip().splitlines()
     named = [line for line in lines if line.startswith(FAILED_MARK)]
@@ -58,10 +59,14 @@ def _run_xsdata(contracts: list[Contract], workdir: Path) -> None:
     if result.returncode != 0:
         reason = lines[-1] if lines else "no output"
         raise GenerationError(f"xsdata failed: {reason}")
-    for contract in contracts:
-        package_dir = workdir.joinpath(*contract.package.split("."))
+    for wsdl, package in pairs:
+        package_dir = workdir.joinpath(*package.split("."))
         if not (package_dir / "__init__.py").exists():
-            raise GenerationError(f"{contract.path}: xsdata wrote no package {contract.package}")
+            raise GenerationError(f"{wsdl}: xsdata wrote no package {package}")
+
+
+def _run_xsdata(contracts: list[Contract], workdir: Path) -> None:
+    run_generator([(contract.path, contract.package) for contract in contracts], workdir)
 
 
 def render_bindings(contracts_dir: Path, dest: Path, progress: Progress = _quiet) -> list[Contract]:

@@ -39,10 +39,27 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class OutboundMessageShape:
+    """The record type an outbound message carries, by its XML names.
+
+    ``object_name`` is the sObject type's name as Salesforce writes it (``Opportunity``,
+    ``Shipment__c``, ``acme__Shipment__c``) in ``object_namespace`` (always
+    ``urn:sobject.enterprise.soap.sforce.com`` in generated WSDLs, read from the file all
+    the same); ``notification_type`` is ``<object>Notification`` in the outbound namespace.
+    """
+
     object_name: str
     notification_type: str
     fields: tuple[FieldSpec, ...]
     max_notifications: int
+    object_namespace: str = SOBJECT_NS
+
+    @property
+    def object_qname(self) -> str:
+        return f"{{{self.object_namespace}}}{self.object_name}"
+
+    @property
+    def notification_qname(self) -> str:
+        return f"{{{OUTBOUND_NS}}}{self.notification_type}"
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -114,18 +131,27 @@ def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMess
                 name=el.get("name", ""),
                 type=_qname(el, el.get("type", "xsd:string")),
                 nillable=el.get("nillable") == "true",
-                min_occurs=int(el.get("minOccurs", "1")),
+                min_occurs=_occurs(el, "minOccurs"),
             )
             for el in object_ct.iter(f"{{{XSD_NS}}}element")
         )
+        max_notifications = 100 if max_occurs == "unbounded" else _occurs(notification, "maxOccurs")
     except ContractError as error:
         raise ContractError(f"{source}: {error}") from None
     return OutboundMessageShape(
         object_name=object_name,
         notification_type=notification_local,
         fields=fields,
-        max_notifications=100 if max_occurs == "unbounded" else int(max_occurs),
+        max_notifications=max_notifications,
+        object_namespace=object_ns,
     )
+
+
+def _occurs(element: etree._Element, attribute: str) -> int:
+    raw = element.get(attribute, "1")
+    if not raw.strip().isdigit():
+        raise ContractError(f"element {element.get('name')!r} has {attribute}={raw!r}")
+    return int(raw)
 
 
 def read_outbound_shape(path: Path) -> OutboundMessageShape:

@@ -22,9 +22,8 @@ from typing import Any
 import falcon
 
 from gateway.bindings.binder import BindingError, ContractBinder
-from gateway.bindings.shape import SOBJECT_NS, read_outbound_shape
-from gateway.config import ConfigError
-from gateway.contracts import Contract, outbound_contracts
+from gateway.bindings.outbound import OutboundBindings, load_all, use_generated_dir
+from gateway.contracts import outbound_contracts
 from gateway.intake.enqueue import DurableQueue, EnqueueError
 from gateway.intake.logs import ACCESS_LOGGER
 from gateway.intake.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -36,7 +35,7 @@ from gateway.intake.validate import (
     ContractSpec,
     Rejection,
     Rules,
-    sobject_types,
+    read_records,
     validate_notifications,
 )
 from gateway.secrets import SecretBox
@@ -101,34 +100,33 @@ class RequestInfo:
 class Endpoint:
     """Everything one outbound-message route needs, built once at start-up."""
 
-    contract: Contract
+    bindings: OutboundBindings
     spec: ContractSpec
-    binder: ContractBinder
-    notifications_cls: type[Any]
     route: Route
     wsdl: bytes
 
+    @property
+    def binder(self) -> ContractBinder:
+        return self.bindings.binder
+
+    @property
+    def notifications_cls(self) -> type[Any]:
+        return self.bindings.notifications_class
+
 
 def build_endpoints(settings: IntakeSettings) -> dict[str, Endpoint]:
+    """One endpoint per outbound-message contract; any contract that cannot be served
+    stops start-up with a :class:`ContractError` naming its file and the fix."""
+    use_generated_dir(settings.core.generated_dir)
     contracts = outbound_contracts(settings.core.contracts_dir)
     settings.check_routes([c.name for c in contracts])
     endpoints: dict[str, Endpoint] = {}
-    for contract in contracts:
-        shape = read_outbound_shape(contract.path)
-        try:
-            binder = ContractBinder(contract.package)
-        except ImportError:
-            raise ConfigError(
-                f"no generated bindings for {contract.path.name} ({contract.package}); "
-                "run `sfgw bindings generate`"
-            ) from None
-        endpoints[contract.name] = Endpoint(
-            contract=contract,
-            spec=ContractSpec.from_shape(contract.name, shape, binder.cls(shape.object_name)),
-            binder=binder,
-            notifications_cls=binder.cls("Notifications"),
-            route=settings.route_for(contract.name),
-            wsdl=Path(contract.path).read_bytes(),
+    for name, bindings in load_all(contracts).items():
+        endpoints[name] = Endpoint(
+            bindings=bindings,
+            spec=ContractSpec.from_shape(name, bindings.shape, bindings.object_class),
+            route=settings.route_for(name, bindings.shape.object_name),
+            wsdl=Path(bindings.contract.path).read_bytes(),
         )
     return endpoints
 
@@ -139,21 +137,22 @@ def warm_up(endpoints: dict[str, Endpoint]) -> None:
     xsdata builds its class metadata lazily; without this the first delivery a worker
     handles takes ~100 ms longer. Failures are ignored: a real request will report them.
     """
-    for endpoint in endpoints.values():
+    for name, endpoint in endpoints.items():
         xml = (
             f'<notifications xmlns="{OUTBOUND_NS}" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             "<OrganizationId>00D000000000001AAA</OrganizationId>"
             '<ActionId>04k000000000001AAA</ActionId><SessionId xsi:nil="true"/>'
             "<EnterpriseUrl>x</EnterpriseUrl><PartnerUrl>x</PartnerUrl>"
-            f'<Notification><Id>04l000000000001AAA</Id><sObject xmlns:sf="{SOBJECT_NS}" '
+            "<Notification><Id>04l000000000001AAA</Id><sObject "
+            f'xmlns:sf="{endpoint.bindings.shape.object_namespace}" '
             f'xsi:type="sf:{endpoint.spec.object_name}"><sf:Id>006000000000001AAA</sf:Id>'
             "</sObject></Notification></notifications>"
         ).encode()
         try:
             endpoint.binder.bind(parse_xml(xml), endpoint.notifications_cls)
         except (BindingError, SoapParseError):  # pragma: no cover - contract-specific
-            log.debug("warm-up binding failed for %s", endpoint.contract.name)
+            log.debug("warm-up binding failed for %s", name)
 
 
 def read_body(req: falcon.Request, limit: int) -> bytes:
@@ -243,8 +242,8 @@ class OutboundResource:
             raise client_fault(
                 "wrong_namespace", f"SOAP Body must hold notifications in namespace {OUTBOUND_NS}"
             )
-        # Read the raw xsi:types first: binding consumes (clears) the element tree.
-        raw_types = sobject_types(payload)
+        # Read the records as sent first: binding consumes (clears) the element tree.
+        records = read_records(payload)
         try:
             bound = endpoint.binder.bind(payload, endpoint.notifications_cls)
         except BindingError as error:
@@ -255,7 +254,7 @@ class OutboundResource:
         info.count = len(bound.notification)
         result = validate_notifications(
             bound,
-            raw_types,
+            records,
             endpoint.spec,
             self._rules,
             received_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -402,6 +401,7 @@ def create_app(
     *,
     queue: DurableQueue | None = None,
     metrics: IntakeMetrics | None = None,
+    endpoints: dict[str, Endpoint] | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app: one route per outbound-message contract plus health and metrics."""
     metrics = metrics or IntakeMetrics()
@@ -411,7 +411,7 @@ def create_app(
         ready_timeout_ms=settings.ready_timeout_ms,
         dedupe_ttl_s=settings.dedupe_ttl_s,
     )
-    endpoints = build_endpoints(settings)
+    endpoints = build_endpoints(settings) if endpoints is None else endpoints
     warm_up(endpoints)
     queue.warm_up()
     app = falcon.App(middleware=[RequestMiddleware(settings, metrics)])

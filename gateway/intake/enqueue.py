@@ -244,6 +244,15 @@ class DurableQueue:
         added = sum(int(flag) for flag in flags)
         return EnqueueResult(added=added, duplicates=len(jobs) - added)
 
+    def queued_messages(self, queue: str) -> list[bytes]:
+        """The encoded messages waiting in ``queue``, oldest first (for contract tests)."""
+        key = self.queue_key(queue)
+        ids = self._client.lrange(key, 0, -1)
+        if not ids:
+            return []
+        found = self._client.hmget(f"{key}.msgs", ids)
+        return [data for data in found if isinstance(data, bytes)]
+
     def warm_up(self) -> None:
         """Connect and load the script now, not on the first delivery (best effort)."""
         with contextlib.suppress(redis.RedisError):

@@ -26,15 +26,12 @@ from gateway.settings import CoreSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-#: Where the Opportunity contracts shipped in ``contracts/salesforce`` go: the order
-#: pipeline's queue and actor (``gateway.pipeline``). Any other outbound-message contract
-#: defaults to a queue and an actor both named after the contract.
+#: Where the notifications of an Opportunity contract go: the order pipeline's queue and
+#: actor (``gateway.pipeline``). Any other outbound-message contract (another object)
+#: defaults to a queue and an actor both named after the contract, for a user's own actor.
 ORDER_QUEUE = "orders"
 ORDER_ACTOR = "process_notification"
-DEFAULT_ROUTES: dict[str, tuple[str, str]] = {
-    "opportunity_id_only": (ORDER_QUEUE, ORDER_ACTOR),
-    "opportunity_with_fields": (ORDER_QUEUE, ORDER_ACTOR),
-}
+ORDER_OBJECT = "Opportunity"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
 ROUTE_PREFIX = "SFGW_ROUTE_"
@@ -104,7 +101,7 @@ class IntakeSettings:
             ),
             allowed_networks=env_networks(env, "SFGW_ALLOWED_NETWORKS"),
             trusted_proxies=env_networks(env, "SFGW_TRUSTED_PROXIES"),
-            route_overrides=_route_overrides(env),
+            route_overrides=route_overrides_from_env(env),
             workers=env_int(env, "SFGW_WORKERS", 2 * (os.cpu_count() or 1), minimum=1, maximum=64),
             timeout_s=env_int(env, "SFGW_WORKER_TIMEOUT_S", 30, minimum=5, maximum=600),
             tls_cert=tls_cert,
@@ -113,13 +110,14 @@ class IntakeSettings:
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
         )
 
-    def route_for(self, contract: str) -> Route:
-        """The queue/actor for a contract: explicit override, built-in table, or its name."""
-        override = self.route_overrides.get(contract.upper())
-        if override is not None:
-            return override
-        queue, actor = DEFAULT_ROUTES.get(contract, (contract, contract))
-        return Route(queue=queue, actor=actor)
+    def route_for(self, contract: str, object_name: str) -> Route:
+        """The queue/actor for a contract: an explicit ``SFGW_ROUTE_<CONTRACT>``, else the
+        order pipeline for an Opportunity contract, else a queue and actor named after it.
+
+        ``object_name`` is the sObject type's XML name from the WSDL, so any Opportunity
+        outbound message (whatever its file is called) reaches the order pipeline.
+        """
+        return contract_route(contract, object_name, self.route_overrides)
 
     def check_routes(self, contracts: list[str]) -> None:
         """Refuse ``SFGW_ROUTE_X`` for a contract that does not exist (a typo loses routing)."""
@@ -163,7 +161,18 @@ def _allowed_orgs(env: Env) -> tuple[str, ...] | None:
     return _id_list(env, "SFGW_ALLOWED_ORGS")
 
 
-def _route_overrides(env: Env) -> dict[str, Route]:
+def contract_route(contract: str, object_name: str, overrides: dict[str, Route]) -> Route:
+    """See :meth:`IntakeSettings.route_for` (``sfgw status`` asks the same question)."""
+    override = overrides.get(contract.upper())
+    if override is not None:
+        return override
+    if object_name == ORDER_OBJECT:
+        return Route(queue=ORDER_QUEUE, actor=ORDER_ACTOR)
+    return Route(queue=contract, actor=contract)
+
+
+def route_overrides_from_env(env: Env) -> dict[str, Route]:
+    """``SFGW_ROUTE_<CONTRACT>=queue[:actor]`` settings, by upper-case contract name."""
     routes: dict[str, Route] = {}
     for key, value in env.items():
         if not key.startswith(ROUTE_PREFIX) or not value.strip():

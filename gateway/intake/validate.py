@@ -9,21 +9,15 @@ be tested exhaustively without a server.
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import decimal
-import enum
 import hmac
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlPeriod, XmlTime
 
 from gateway import sfid
-from gateway.bindings.shape import SOBJECT_NS, OutboundMessageShape
+from gateway.bindings.shape import OutboundMessageShape
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.soap import XSI
 
@@ -47,7 +41,10 @@ class ContractSpec:
     """What validation needs to know about one outbound-message contract."""
 
     name: str
+    #: the record's type: its XML name (``Shipment__c``) and qualified name
     object_name: str
+    object_qname: str
+    #: the generated class xsdata binds that type to (``ShipmentC``)
     object_class: type[Any]
     id_fields: frozenset[str]
 
@@ -58,13 +55,10 @@ class ContractSpec:
         return cls(
             name=name,
             object_name=shape.object_name,
+            object_qname=shape.object_qname,
             object_class=object_class,
             id_fields=frozenset(f.name for f in shape.fields if f.type_label == "ID"),
         )
-
-    @property
-    def object_qname(self) -> str:
-        return f"{{{SOBJECT_NS}}}{self.object_name}"
 
 
 @dataclass(frozen=True)
@@ -75,23 +69,59 @@ class Rules:
     allowed_actions: tuple[str, ...] = ()
 
 
-def sobject_types(payload: etree._Element) -> list[str | None]:
-    """The raw ``xsi:type`` of each ``Notification/sObject`` as ``{namespace}local``.
+@dataclass(frozen=True)
+class RawRecord:
+    """One ``Notification/sObject`` as it came in, read before binding.
 
-    xsdata binds an ``sf:Account`` record into the Opportunity class when the elements
-    happen to fit, so the declared type must be checked on the XML itself. An unresolvable
-    prefix gives ``"?"`` (always rejected); a missing attribute gives ``None``.
+    ``xsi_type`` is the declared type as ``{namespace}local`` (``"?"`` when its prefix
+    does not resolve, ``None`` when the attribute is missing): xsdata binds an
+    ``sf:Account`` record into the Opportunity class when the elements happen to fit, so
+    the declared type must be checked on the XML itself.
+
+    ``values`` maps each field's API name to its text exactly as Salesforce wrote it
+    (``2014-05-05T11:47:49.000Z`` keeps its ``.000Z``, ``1.5E3`` stays ``1.5E3``), ``None``
+    for ``xsi:nil`` or an empty element (Salesforce itself does not tell an empty text
+    field from a null one). A field that was not sent has no key. The record ``Id`` and
+    ``fieldsToNull`` are not fields.
     """
-    types: list[str | None] = []
+
+    xsi_type: str | None
+    values: dict[str, str | None]
+
+
+_NOT_FIELDS = frozenset({"Id", "fieldsToNull"})
+_NIL = f"{{{XSI}}}nil"
+
+
+def read_records(payload: etree._Element) -> list[RawRecord]:
+    """The raw records of a ``notifications`` element, in order (see :class:`RawRecord`).
+
+    Read before binding: xsdata's parser clears the elements it has read. Binding then
+    checks every value against the contract's types; the values kept are these texts.
+    """
+    records: list[RawRecord] = []
     for sobject in payload.iterfind(f"{{{OUTBOUND_NS}}}Notification/{{{OUTBOUND_NS}}}sObject"):
-        raw = sobject.get(f"{{{XSI}}}type")
-        if raw is None:
-            types.append(None)
-            continue
-        prefix, _, local = raw.strip().rpartition(":")
-        namespace = sobject.nsmap.get(prefix or None)
-        types.append("?" if namespace is None else f"{{{namespace}}}{local}")
-    return types
+        raw = sobject.get(_XSI_TYPE)
+        xsi_type: str | None = None
+        if raw is not None:
+            prefix, _, local = raw.strip().rpartition(":")
+            namespace = sobject.nsmap.get(prefix or None)
+            xsi_type = "?" if namespace is None else f"{{{namespace}}}{local}"
+        values: dict[str, str | None] = {}
+        for child in sobject:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue  # comments and processing instructions carry no field
+            name = tag.rpartition("}")[2]
+            if name in _NOT_FIELDS:
+                continue
+            nil = child.get(_NIL)
+            values[name] = None if nil in ("true", "1") else (child.text or None)
+        records.append(RawRecord(xsi_type, values))
+    return records
+
+
+_XSI_TYPE = f"{{{XSI}}}type"
 
 
 def _to18(value: str | None) -> str | None:
@@ -110,102 +140,24 @@ def _in_allowlist(value15: str, allowed: Sequence[str]) -> bool:
     return found
 
 
-def _json_value_slow(value: object) -> FieldValue:  # noqa: PLR0911 - one branch per XML type
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value
-    if isinstance(value, XmlDate | XmlDateTime | XmlTime | XmlDuration | XmlPeriod):
-        return str(value)
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, enum.Enum):
-        return json_value(value.value)
-    return str(value)
+def record_fields(
+    record: RawRecord, id_fields: frozenset[str]
+) -> dict[str, FieldValue] | Rejection:
+    """The record's fields by API name, as sent; ids must carry a valid checksum.
 
-
-def _identity(value: Any) -> FieldValue:
-    return value  # type: ignore[no-any-return]
-
-
-#: The exact types a bound field value usually has, mapped to their conversion: one dict
-#: lookup instead of a chain of ``isinstance`` checks for every field of every record.
-_JSON_BY_TYPE: dict[type, Callable[[Any], FieldValue]] = {
-    type(None): _identity,
-    str: _identity,
-    bool: _identity,
-    int: _identity,
-    float: _identity,
-    XmlDate: str,
-    XmlDateTime: str,
-    XmlTime: str,
-    decimal.Decimal: str,
-}
-
-
-def json_value(value: object) -> FieldValue:
-    """A bound field value as a JSON-native value (dates in their XML lexical form)."""
-    convert = _JSON_BY_TYPE.get(type(value))
-    return convert(value) if convert is not None else _json_value_slow(value)
-
-
-@dataclass(frozen=True)
-class _FieldPlan:
-    """How to read one field of a generated record class (computed once per class)."""
-
-    attribute: str
-    api_name: str
-    is_id: bool
-
-
-_PLANS: dict[tuple[type[Any], frozenset[str]], tuple[_FieldPlan, ...]] = {}
-
-
-def _field_plan(record_class: type[Any], id_fields: frozenset[str]) -> tuple[_FieldPlan, ...]:
-    """The record's fields by API name, ``Id`` and ``fieldsToNull`` excluded.
-
-    Cached per (generated class, id fields) -- a handful per process: ``dataclasses.fields``
-    plus the metadata lookups cost more than reading the values, 100 times per message.
+    An id field keeps the form it came in (15 or 18 characters): the job carries what
+    Salesforce sent, and :func:`gateway.lexical.as_id` normalises where a key is needed.
     """
-    cached = _PLANS.get((record_class, id_fields))
-    if cached is not None:
-        return cached
-    plan = []
-    for spec in dataclasses.fields(record_class):
-        api_name = spec.metadata.get("name", spec.name)
-        if api_name in ("Id", "fieldsToNull"):
-            continue
-        plan.append(_FieldPlan(spec.name, api_name, api_name in id_fields))
-    _PLANS[(record_class, id_fields)] = tuple(plan)
-    return _PLANS[(record_class, id_fields)]
-
-
-def record_fields(record: object, id_fields: frozenset[str]) -> dict[str, FieldValue] | Rejection:
-    """The record's fields by API name (``Amount``, ``CloseDate``), ``Id`` excluded."""
-    values: dict[str, FieldValue] = {}
-    for field in _field_plan(type(record), id_fields):
-        value = json_value(getattr(record, field.attribute))
-        if value == "":
-            # xsdata gives None for <x></x> but "" for xsi:nil on a field its metadata
-            # does not mark nillable (the generated ID fields): both mean "no value".
-            value = None
-        if field.is_id and value is not None:
-            normalised = _to18(value) if isinstance(value, str) else None
-            if normalised is None:
-                return Rejection("bad_id", f"field {field.api_name} is not a valid Salesforce id")
-            value = normalised
-        if isinstance(value, float) and not math.isfinite(value):
-            # JSON has no NaN/Infinity; keep the XML lexical form instead.
-            value = "NaN" if math.isnan(value) else ("INF" if value > 0 else "-INF")
-        values[field.api_name] = value
-    return values
+    for name in id_fields.intersection(record.values):
+        value = record.values[name]
+        if value is not None and _to18(value) is None:
+            return Rejection("bad_id", f"field {name} is not a valid Salesforce id")
+    return dict(record.values)
 
 
 def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
     bound: Any,
-    raw_types: Sequence[str | None],
+    records: Sequence[RawRecord],
     contract: ContractSpec,
     rules: Rules,
     *,
@@ -235,16 +187,14 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
             f"a message must carry 1 to {MAX_NOTIFICATIONS} notifications, "
             f"this one has {len(notifications)}",
         )
-    if len(raw_types) != len(notifications):
+    if len(records) != len(notifications):
         return Rejection("wrong_type", "every Notification needs exactly one sObject")
     session = bound.session_id
     sealed = seal(session) if session else None
     jobs: list[NotificationJob] = []
-    for position, (notification, raw_type) in enumerate(
-        zip(notifications, raw_types, strict=True), start=1
-    ):
+    for position, (notification, raw) in enumerate(zip(notifications, records, strict=True), 1):
         record = notification.s_object
-        if raw_type is not None and raw_type != contract.object_qname:
+        if raw.xsi_type is not None and raw.xsi_type != contract.object_qname:
             return Rejection(
                 "wrong_type",
                 f"notification {position}: sObject xsi:type must be {contract.object_name}",
@@ -265,7 +215,7 @@ def validate_notifications(  # noqa: PLR0911 - one exit per rule reads best
             return Rejection(
                 "bad_id", f"notification {position}: sObject Id is not a valid Salesforce id"
             )
-        fields = record_fields(record, contract.id_fields)
+        fields = record_fields(raw, contract.id_fields)
         if isinstance(fields, Rejection):
             return Rejection(fields.code, f"notification {position}: {fields.reason}")
         jobs.append(

@@ -287,7 +287,8 @@ def _print_coalesced(coalesced: CoalescedStatus) -> None:
 
 def show_status(args: argparse.Namespace) -> int:
     from gateway.broker import BrokerSettings
-    from gateway.pipeline.status import read_status
+    from gateway.intake.settings import route_overrides_from_env
+    from gateway.pipeline.status import read_contracts, read_status
 
     core = CoreSettings.from_env()
     status = read_status(
@@ -295,10 +296,19 @@ def show_status(args: argparse.Namespace) -> int:
         core,
         window_s=SALESFORCE_WINDOW_S,
         heartbeat_timeout_ms=BrokerSettings.from_env().heartbeat_timeout_ms,
+        contracts=read_contracts(core, route_overrides_from_env(os.environ)),
     )
     if args.json:
         print(json.dumps(status.to_dict(), sort_keys=True))
         return 0
+    print_table(
+        ["contract", "record type", "queue", "actor", "bindings"],
+        [
+            (c.contract, c.record_type, c.queue, c.actor, c.problem or "ok")
+            for c in status.contracts
+        ],
+    )
+    print()
     print_table(
         ["queue", "ready", "in flight", "delayed", "oldest", "done/1m", "done/15m"],
         [

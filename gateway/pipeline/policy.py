@@ -20,12 +20,12 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import requests
 from redis.exceptions import RedisError
 
-from gateway import sfid
+from gateway import lexical, sfid
 from gateway.jobs import FieldValue
 from gateway.salesforce.errors import Kind, RecordOutcome, SalesforceError
 from gateway.secrets import redact
@@ -228,7 +228,11 @@ def plan_order(
     missing = tuple(name for name in ORDER_FIELDS if name not in fields)
     if missing and not have_read:
         return ReadFirst(missing)
-    if fields.get("IsWon") is False:
+    try:
+        won = lexical.as_bool(fields.get("IsWon"))
+    except ValueError as error:
+        raise PermanentJobError(f"IsWon: {error}") from None
+    if won is False:
         return Skip("Opportunity is not won (any more)")
     return PlaceOrder(draft_from_fields(opp_id, fields, currency_code=currency_code))
 
@@ -236,29 +240,31 @@ def plan_order(
 def draft_from_fields(
     opp_id: str, fields: Mapping[str, FieldValue], *, currency_code: str
 ) -> OrderDraft:
-    """The ERP request for an Opportunity; bad values are permanent errors."""
-    amount_raw = fields.get("Amount")
-    amount: Decimal | None = None
-    if amount_raw is not None and not isinstance(amount_raw, bool):
-        try:
-            amount = Decimal(str(amount_raw))
-        except InvalidOperation:
-            raise PermanentJobError(f"Amount {amount_raw!r} is not a number") from None
-        if not amount.is_finite() or (isinstance(amount_raw, float) and math.isinf(amount_raw)):
-            raise PermanentJobError(f"Amount {amount_raw!r} is not a finite number")
-    close_raw = fields.get("CloseDate")
-    close: date | None = None
-    if isinstance(close_raw, str) and close_raw:
-        try:
-            close = date.fromisoformat(close_raw[:10])
-        except ValueError:
-            raise PermanentJobError(f"CloseDate {close_raw!r} is not a date") from None
+    """The ERP request for an Opportunity; bad values are permanent errors.
+
+    The values are read with :mod:`gateway.lexical`, so the form Salesforce sent them in
+    (``1.2E5``, ``2017-04-03Z``, a 15-character AccountId) and the JSON of a REST read
+    give the same order.
+    """
+    try:
+        amount = lexical.as_decimal(fields.get("Amount"))
+    except ValueError as error:
+        raise PermanentJobError(f"Amount {error}") from None
+    if amount is not None and not amount.is_finite():
+        raise PermanentJobError(f"Amount {fields.get('Amount')!r} is not a finite number")
+    try:
+        close = lexical.as_date(fields.get("CloseDate"))
+    except ValueError as error:
+        raise PermanentJobError(f"CloseDate {error}") from None
+    try:
+        account = lexical.as_id(fields.get("AccountId"))
+    except ValueError as error:
+        raise PermanentJobError(f"AccountId {error}") from None
     currency = fields.get("CurrencyIsoCode")
-    account = fields.get("AccountId")
     name = fields.get("Name")
     return OrderDraft(
         external_reference=opp_id,
-        customer_reference=account if isinstance(account, str) and account else None,
+        customer_reference=account,
         title=name if isinstance(name, str) and name else None,
         amount=amount,
         currency_code=currency if isinstance(currency, str) and currency else currency_code,

@@ -24,7 +24,11 @@ from typing import Any, cast
 import redis
 from dramatiq import Message
 
+from gateway.bindings.outbound import load_outbound, use_generated_dir
+from gateway.bindings.shape import read_outbound_shape
 from gateway.broker import broker_namespace
+from gateway.contracts import ContractError, outbound_contracts
+from gateway.intake.settings import Route, contract_route
 from gateway.pipeline.settings import CALLBACKS_QUEUE, ORDERS_QUEUE
 from gateway.pipeline.stores import DeadLetters, Throughput
 from gateway.settings import CoreSettings
@@ -68,7 +72,20 @@ class CoalescedStatus:
 
 
 @dataclass(frozen=True)
+class ContractStatus:
+    """An outbound-message contract: its record type, where its notifications go, and
+    why it cannot be served, if it cannot (the gateway would refuse to start)."""
+
+    contract: str
+    record_type: str  # ``Shipment__c / ShipmentC``
+    queue: str
+    actor: str
+    problem: str | None
+
+
+@dataclass(frozen=True)
 class PipelineStatus:
+    contracts: list[ContractStatus]
     queues: list[QueueStatus]
     coalesced: CoalescedStatus
     dead_letters: int
@@ -170,16 +187,45 @@ def read_coalesced(client: redis.Redis, core: CoreSettings, now_ms: int) -> Coal
     )
 
 
+def read_contracts(core: CoreSettings, routes: dict[str, Route]) -> list[ContractStatus]:
+    """Every outbound-message contract with its record type (found in its bindings by
+    XML name, as the gateway finds it) and its route; no Redis involved."""
+    use_generated_dir(core.generated_dir)
+    rows = []
+    for contract in outbound_contracts(core.contracts_dir):
+        problem = None
+        try:
+            bindings = load_outbound(contract)
+            object_name, record_type = bindings.shape.object_name, bindings.object_class_name
+        except ContractError as error:
+            problem = str(error).removeprefix(f"{contract.path}: ")
+            try:
+                object_name = read_outbound_shape(contract.path).object_name
+            except ContractError:
+                object_name = "?"
+            record_type = object_name
+        route = contract_route(contract.name, object_name, routes)
+        rows.append(ContractStatus(contract.name, record_type, route.queue, route.actor, problem))
+    return rows
+
+
 def read_status(
-    client: redis.Redis, core: CoreSettings, *, window_s: int, heartbeat_timeout_ms: int
+    client: redis.Redis,
+    core: CoreSettings,
+    *,
+    window_s: int,
+    heartbeat_timeout_ms: int,
+    contracts: list[ContractStatus] | None = None,
 ) -> PipelineStatus:
+    """``contracts``: their queues are reported beside the pipeline's own."""
     ns = broker_namespace(core)
     now_ms = int(time.time() * 1000)
     throughput = Throughput(client, core)
     alive = int(client.zcount(f"{ns}:__heartbeats__", now_ms - heartbeat_timeout_ms, "+inf"))
     queues = []
     overall: int | None = None
-    for queue in QUEUES:
+    names = list(dict.fromkeys([*QUEUES, *(c.queue for c in contracts or [])]))
+    for queue in names:
         ready = int(client.llen(f"{ns}:{queue}"))
         delayed = int(client.hlen(f"{ns}:{queue}.DQ.msgs"))
         in_flight = 0
@@ -209,6 +255,7 @@ def read_status(
         )
     coalesced = read_coalesced(client, core, now_ms)
     return PipelineStatus(
+        contracts=contracts or [],
         queues=queues,
         coalesced=coalesced,
         dead_letters=DeadLetters(client, core).count(),

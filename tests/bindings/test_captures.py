@@ -93,14 +93,20 @@ ID_ONLY = ContractBinder("generated.opportunity_id_only")
 
 def bind(binder: ContractBinder, data: str | bytes) -> Any:
     raw = data.encode() if isinstance(data, str) else data
-    return binder.bind(parse_envelope(raw).payload, binder.cls("Notifications"))
+    return binder.bind(
+        parse_envelope(raw).payload,
+        binder.element_class("{http://soap.sforce.com/2005/09/outbound}notifications"),
+    )
 
 
 def test_example_a_binds_with_18_char_ids_and_nil_session(
     example_a_binder: ContractBinder,
 ) -> None:
     message: Any = bind(example_a_binder, EXAMPLE_A)
-    assert isinstance(message, example_a_binder.cls("Notifications"))
+    assert isinstance(
+        message,
+        example_a_binder.element_class("{http://soap.sforce.com/2005/09/outbound}notifications"),
+    )
     assert message.organization_id == "00D7F00000107XsUAI"
     assert message.action_id == "04k7F0000008V3hQAE"
     assert message.session_id is None
@@ -108,7 +114,9 @@ def test_example_a_binds_with_18_char_ids_and_nil_session(
     [notification] = message.notification
     assert notification.id == "04l7F000008aeAyQAI"
     record = notification.s_object
-    assert type(record) is example_a_binder.cls("Opportunity")
+    assert type(record) is example_a_binder.type_class(
+        "{urn:sobject.enterprise.soap.sforce.com}Opportunity"
+    )
     assert record.id == "0067F000003pmdWQAQ"
     assert record.account_id == "0017F000007ydJmQAI"
     assert record.amount == 120000.0
@@ -141,7 +149,9 @@ def test_xsi_type_with_any_prefix_declared_to_the_namespace(
 ) -> None:
     data = EXAMPLE_A.replace("sf:", f"{prefix}:").replace("xmlns:sf=", f"xmlns:{prefix}=")
     record = bind(example_a_binder, data).notification[0].s_object
-    assert type(record) is example_a_binder.cls("Opportunity")
+    assert type(record) is example_a_binder.type_class(
+        "{urn:sobject.enterprise.soap.sforce.com}Opportunity"
+    )
     assert record.amount == 120000.0
 
 
@@ -174,7 +184,9 @@ def test_a_field_the_contract_does_not_have_names_the_element() -> None:
 def test_example_a_without_the_extra_field_binds_to_the_committed_contract() -> None:
     data = EXAMPLE_A.replace("     <sf:LeadSource>Phone Inquiry</sf:LeadSource>\n", "")
     record = bind(WITH_FIELDS, data).notification[0].s_object
-    assert type(record) is WITH_FIELDS.cls("Opportunity")
+    assert type(record) is WITH_FIELDS.type_class(
+        "{urn:sobject.enterprise.soap.sforce.com}Opportunity"
+    )
     assert record.stage_name == "Perception Analysis"
 
 
@@ -199,7 +211,9 @@ def test_id_only_contract_binds_1_and_100_notifications(count: int) -> None:
     assert [n.s_object.id for n in message.notification] == [
         f"0067F000003p{i:04d}QAQ" for i in range(count)
     ]
-    assert {type(n.s_object) for n in message.notification} == {ID_ONLY.cls("Opportunity")}
+    assert {type(n.s_object) for n in message.notification} == {
+        ID_ONLY.type_class("{urn:sobject.enterprise.soap.sforce.com}Opportunity")
+    }
 
 
 def test_101_notifications_bind_but_exceed_the_declared_maximum() -> None:
@@ -217,7 +231,9 @@ def test_deleted_record_with_an_empty_sobject_binds_with_no_record_id() -> None:
     )
     message: Any = bind(WITH_FIELDS, data)
     for notification in message.notification:
-        assert type(notification.s_object) is WITH_FIELDS.cls("Opportunity")
+        assert type(notification.s_object) is WITH_FIELDS.type_class(
+            "{urn:sobject.enterprise.soap.sforce.com}Opportunity"
+        )
         assert notification.s_object.id is None
         assert notification.s_object.amount is None
 
@@ -239,7 +255,10 @@ def test_a_soap_header_is_returned_and_does_not_disturb_binding() -> None:
     envelope = parse_envelope(data.encode())
     assert envelope.header is not None
     assert envelope.header[0].text == "t-1"
-    message: Any = WITH_FIELDS.bind(envelope.payload, WITH_FIELDS.cls("Notifications"))
+    message: Any = WITH_FIELDS.bind(
+        envelope.payload,
+        WITH_FIELDS.element_class("{http://soap.sforce.com/2005/09/outbound}notifications"),
+    )
     assert message.notification[0].s_object.name == "Express Logistics SLA"
 
 
@@ -432,7 +451,9 @@ def test_partner_retrieve_response_with_record_fields_binds() -> None:
         b"</result></retrieveResponse>"
     )
 
-    response = partner.bind(parse_xml(data), partner.cls("RetrieveResponse"))
+    response = partner.bind(
+        parse_xml(data), partner.element_class("{urn:partner.soap.sforce.com}retrieveResponse")
+    )
     [record] = response.result
     assert record.id == "0067F000003pmdWQAQ"
     assert {e.qname.rpartition("}")[2]: e.text for e in record.target_namespace_element} == {

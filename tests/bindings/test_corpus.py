@@ -17,6 +17,7 @@ from tests.bindings.conftest import GeneratedCorpus, sfgw
 from tests.bindings.corpus import (
     CORPUS,
     FIELD_TYPES,
+    SOBJECT_NS,
     CorpusWsdl,
     expected_value,
     notification_id,
@@ -71,7 +72,7 @@ class Bound:
         self.module = importlib.import_module(entry.package)
         self.binder = ContractBinder(entry.package)
         self.context = XmlContext(models_package=entry.package)
-        sobject = self.binder.cls("SObject")
+        sobject = self.binder.type_class("{urn:sobject.enterprise.soap.sforce.com}sObject")
         matches = [
             cls
             for cls in vars(self.module).values()
@@ -82,12 +83,17 @@ class Bound:
         ]
         assert len(matches) == 1, matches
         self.object_cls: type[Any] = matches[0]
+        # the product finds the same class by the XML name alone
+        assert self.binder.type_class(f"{{{SOBJECT_NS}}}{entry.object_name}") is self.object_cls
         self.attribute = {
             var.local_name: var.name for var in self.context.build(self.object_cls).get_all_vars()
         }
 
     def bind(self, data: bytes) -> Any:
-        return self.binder.bind(parse_envelope(data).payload, self.binder.cls("Notifications"))
+        return self.binder.bind(
+            parse_envelope(data).payload,
+            self.binder.element_class("{http://soap.sforce.com/2005/09/outbound}notifications"),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +142,10 @@ def test_a_soap_header_does_not_disturb_binding(bound: dict[str, Bound]) -> None
     )
     envelope = parse_envelope(data)
     assert envelope.header is not None
-    message = b.binder.bind(envelope.payload, b.binder.cls("Notifications"))
+    message = b.binder.bind(
+        envelope.payload,
+        b.binder.element_class("{http://soap.sforce.com/2005/09/outbound}notifications"),
+    )
     assert type(message.notification[0].s_object) is b.object_cls
 
 

@@ -111,15 +111,19 @@ def wsdls(tmp_path: Path) -> dict[str, Path]:
 def test_cli_identical_says_no_changes(wsdls: dict[str, Path]) -> None:
     result = sfgw("bindings", "diff", str(wsdls["old"]), str(wsdls["same"]))
     assert result.returncode == 0
-    assert result.stdout.strip() == "no changes: regeneration will produce the same bindings"
+    assert result.stdout.strip().splitlines() == [
+        "record type: Opportunity",
+        "no changes: regeneration will produce the same bindings",
+    ]
 
 
 def test_cli_compatible_prints_a_table_and_exits_0(wsdls: dict[str, Path]) -> None:
     result = sfgw("bindings", "diff", str(wsdls["old"]), str(wsdls["added"]))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["change", "subject", "old", "new", "class"]
-    assert lines[2].split() == [
+    assert lines[0] == "record type: Opportunity"
+    assert lines[1].split() == ["change", "subject", "old", "new", "class"]
+    assert lines[3].split() == [
         "field",
         "added",
         "IsWon",
@@ -150,6 +154,43 @@ def test_cli_json(wsdls: dict[str, Path]) -> None:
         ("field added", "IsWon", "compatible"),
         ("field removed", "AccountId", "breaking"),
     }
+
+
+def test_a_renamed_custom_object_is_named_by_xml_name_and_python_class(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.wsdl", tmp_path / "new.wsdl"
+    old.write_text(outbound_wsdl("Shipment__c", BASE))
+    new.write_text(outbound_wsdl("acme__Shipment__c", BASE))
+    result = sfgw("bindings", "diff", str(old), str(new))
+    assert result.returncode == 3, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "record type: Shipment__c / ShipmentC -> acme__Shipment__c / AcmeShipmentC"
+    renamed = next(line for line in lines if line.startswith("object renamed"))
+    assert renamed.split()[4:10] == [
+        "Shipment__c",
+        "/",
+        "ShipmentC",
+        "acme__Shipment__c",
+        "/",
+        "AcmeShipmentC",
+    ]
+    assert "class Shipment__c / ShipmentC becomes acme__Shipment__c / AcmeShipmentC" in lines[-1]
+    report = json.loads(sfgw("bindings", "diff", "--json", str(old), str(new)).stdout)
+    assert report["record_type"] == {
+        "old": {"xml": "Shipment__c", "class": "ShipmentC"},
+        "new": {"xml": "acme__Shipment__c", "class": "AcmeShipmentC"},
+    }
+
+
+def test_a_class_name_xsdata_had_to_change_is_reported_as_generated(tmp_path: Path) -> None:
+    """An object type called ``notifications`` clashes with the ``notifications`` element:
+    xsdata renames one class, and the diff reports the name it really generates."""
+    old, new = tmp_path / "old.wsdl", tmp_path / "new.wsdl"
+    old.write_text(outbound_wsdl("Notifications__c", BASE))
+    new.write_text(outbound_wsdl("notifications", BASE))
+    result = sfgw("bindings", "diff", str(old), str(new))
+    assert result.stdout.splitlines()[0] == (
+        "record type: Notifications__c / NotificationsC -> notifications / Notifications1"
+    )
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,9 @@ def test_rendered_objects_bind_exactly_as_xsdata_binds_them(package: str) -> Non
     )
 
     @prop(30)
-    @given(st.sampled_from(names).flatmap(lambda n: s.for_class(pair.fast.cls(n), context)))
+    @given(
+        st.sampled_from(names).flatmap(lambda n: s.for_class(getattr(pair.fast.module, n), context))
+    )
     def check(obj: Any) -> None:
         xml = pair.fast.render(obj)
         data = (

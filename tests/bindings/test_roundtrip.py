@@ -32,7 +32,7 @@ def round_trip(binder: ContractBinder, obj: Any) -> None:
 
 def _strategy(package: str, name: str, **kwargs: Any) -> st.SearchStrategy[Any]:
     binder = BINDERS[package]
-    return s.for_class(binder.cls(name), XmlContext(models_package=package), **kwargs)
+    return s.for_class(getattr(binder.module, name), XmlContext(models_package=package), **kwargs)
 
 
 @pytest.mark.parametrize("package", OUTBOUND)

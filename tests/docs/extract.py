@@ -2,9 +2,9 @@
 
 A fence's language says what it holds: ``sh``/``bash``/``shell`` blocks are commands, one
 per line; ``console`` blocks are commands after ``$ `` followed by their output; ``python``
-blocks are snippets (one unit each); every other language (``text``, ``json``, ``sql``)
-is output or data. A fence without a language is ambiguous and reported by the coverage
-test, so every command in the docs is found.
+blocks are snippets (one unit each); every other language (``text``, ``json``, ``sql``,
+``yaml`` for a CI configuration) is output or data. A fence without a language is
+ambiguous and reported by the coverage test, so every command in the docs is found.
 
 A command's key is its text as a reader would paste it: ``$ `` and trailing ``# comments``
 removed, backslash continuations joined. A python snippet's key is ``python: `` plus its
@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
-DATA_LANGUAGES = {"text", "json", "sql"}
+DATA_LANGUAGES = {"text", "json", "sql", "yaml"}
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,36 @@ def test_scripts_test_runs_the_four_checks_the_readme_names() -> None:
     assert commands == ["ruff check .", "ruff format --check .", "mypy", 'pytest "$@"']
     assert re.search(r'^source "\$\(dirname "\$0"\)/_bootstrap.sh"$', script, re.MULTILINE)
     assert tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]["strict"] is True
+
+
+CONTRACT_TEST = "sfgw bindings test"
+CONTRACT_TEST_SEEDED = "sfgw bindings test --examples 50 --seed 1"
+
+
+@executes(CONTRACT_TEST, CONTRACT_TEST_SEEDED)
+def test_the_contract_test_passes_on_the_checkouts_contracts(docs: Docs) -> None:
+    """Both documented forms, on the shipped contracts, with no Redis configured: the
+    command starts its own embedded server."""
+    env = {"SFGW_REDIS_URL": ""}
+    for key in (CONTRACT_TEST, CONTRACT_TEST_SEEDED):
+        result = docs.run(key, env=env, timeout=300)
+        out = result.ok()
+        header, _, *rows, last = out.strip().splitlines()
+        assert header.split() == [
+            "contract",
+            "object",
+            "/",
+            "class",
+            "fields",
+            "valid",
+            "mutated",
+            "result",
+        ]
+        assert [row.split()[0] for row in rows] == [
+            "opportunity_id_only",
+            "opportunity_with_fields",
+        ]
+        assert all(row.rstrip().endswith(" ok") for row in rows), out
+        assert last.startswith("all 2 contract(s) passed in ")
+        assert "embedded Redis" in result.stderr
+    assert "seed 1," in result.stderr

@@ -236,7 +236,7 @@ def test_a_users_actor_module_runs_under_dramatiq(docs: Docs, stack: Stack, tmp_
     # What the gateway enqueues for a contract without a handler (byte for byte what
     # dramatiq sends: tests/intake/test_core.py).
     job = NotificationJob(
-        contract="shipment__c",
+        contract="shipment",
         organization_id=DEFAULT_ORG_ID,
         action_id=sfid.to18("04k5g000000Docs"),
         notification_id=sfid.to18("04l5g000000Docs"),
@@ -248,8 +248,8 @@ def test_a_users_actor_module_runs_under_dramatiq(docs: Docs, stack: Stack, tmp_
     try:
         broker.enqueue(
             dramatiq.Message(
-                queue_name="shipment__c",
-                actor_name="shipment__c",
+                queue_name="shipment",
+                actor_name="shipment",
                 args=(job.to_dict(),),
                 kwargs={},
                 options={},

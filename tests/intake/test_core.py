@@ -12,9 +12,8 @@ from pathlib import Path
 
 import dramatiq
 import pytest
-from xsdata.models.datatype import XmlDate, XmlDateTime
 
-from gateway import sfid
+from gateway import lexical, sfid
 from gateway.bindings.binder import ContractBinder
 from gateway.config import ConfigError
 from gateway.intake.enqueue import dramatiq_message, encode_jobs, uuid4_strings
@@ -24,8 +23,7 @@ from gateway.intake.validate import (
     ContractSpec,
     Rejection,
     Rules,
-    json_value,
-    sobject_types,
+    read_records,
     validate_notifications,
 )
 from gateway.jobs import NotificationJob
@@ -34,16 +32,22 @@ from tests.intake.messages import ACTION, ORG, OTHER_ORG, shape, simple_message
 
 CONTRACT = "opportunity_with_fields"
 BINDER = ContractBinder(f"generated.{CONTRACT}")
-SPEC = ContractSpec.from_shape(CONTRACT, shape(CONTRACT), BINDER.cls("Opportunity"))
+SPEC = ContractSpec.from_shape(
+    CONTRACT,
+    shape(CONTRACT),
+    BINDER.type_class("{urn:sobject.enterprise.soap.sforce.com}Opportunity"),
+)
 
 
 def run(body: bytes, rules: Rules | None = None) -> list[object] | Rejection:
     payload = parse_envelope(body).payload
-    types = sobject_types(payload)
-    bound = BINDER.bind(payload, BINDER.cls("Notifications"))
+    records = read_records(payload)
+    bound = BINDER.bind(
+        payload, BINDER.element_class("{http://soap.sforce.com/2005/09/outbound}notifications")
+    )
     return validate_notifications(  # type: ignore[return-value]
         bound,
-        types,
+        records,
         SPEC,
         rules or Rules(allowed_orgs=(sfid.to15(ORG),)),
         received_at="2026-01-01T00:00:00.000+00:00",
@@ -60,7 +64,48 @@ def test_accepts_and_normalises_ids() -> None:
     job = jobs[0]
     assert job.organization_id == ORG  # type: ignore[attr-defined]
     assert job.notification_id == sfid.to18(message.records[0].notification_id)  # type: ignore[attr-defined]
-    assert job.fields["AccountId"] == sfid.to18("001000000000001")  # type: ignore[attr-defined]
+    # a field keeps the form it was sent in; typed access normalises it
+    assert job.fields["AccountId"] == "001000000000001"  # type: ignore[attr-defined]
+    assert lexical.as_id(job.fields["AccountId"]) == sfid.to18("001000000000001")  # type: ignore[attr-defined]
+
+
+def test_a_bad_id_checksum_in_a_reference_field_is_refused() -> None:
+    message = simple_message(1)
+    good = sfid.to18("001000000000001")
+    message.records[0].fields["AccountId"] = good[:15] + ("ZZZ" if good[15:] != "ZZZ" else "AAA")
+    result = run(message.xml())
+    assert isinstance(result, Rejection) and result.code == "bad_id"
+    assert "AccountId" in result.reason
+
+
+def test_values_keep_the_lexical_form_they_came_in() -> None:
+    message = simple_message(1)
+    sent = {
+        "Amount": "1.20E5",
+        "CloseDate": "2017-04-03Z",
+        "IsWon": "1",
+        "LastModifiedDate": "2014-05-05T11:47:49.000Z",
+        "Name": "  spaced  ",
+    }
+    message.records[0].fields.update(sent)
+    jobs = run(message.xml())
+    assert not isinstance(jobs, Rejection)
+    fields = jobs[0].fields  # type: ignore[attr-defined]
+    for name, value in sent.items():
+        assert fields[name] == value
+    assert lexical.as_decimal(fields["Amount"]) == 120000
+    assert lexical.as_bool(fields["IsWon"]) is True
+
+
+def test_nil_and_absent_fields_differ() -> None:
+    message = simple_message(1)
+    message.records[0].fields["Amount"] = None
+    del message.records[0].fields["StageName"]
+    jobs = run(message.xml())
+    assert not isinstance(jobs, Rejection)
+    fields = jobs[0].fields  # type: ignore[attr-defined]
+    assert fields["Amount"] is None
+    assert "StageName" not in fields
 
 
 def test_session_id_is_sealed_not_copied() -> None:
@@ -87,13 +132,6 @@ def test_account_typed_record_that_binds_as_opportunity_is_rejected() -> None:
     body = simple_message(1).xml().replace(b"sf:Opportunity", b"sf:Account")
     result = run(body)
     assert isinstance(result, Rejection) and result.code == "wrong_type"
-
-
-def test_json_values() -> None:
-    assert json_value(XmlDate(2024, 5, 1)) == "2024-05-01"
-    assert json_value(XmlDateTime(2024, 5, 1, 10, 11, 12, 0, 0)) == "2024-05-01T10:11:12Z"
-    assert json_value(b"\x00\x01") == "AAE="
-    assert json_value(1.5) == 1.5 and json_value(True) is True and json_value(None) is None
 
 
 def test_non_finite_doubles_keep_their_lexical_form() -> None:
@@ -138,9 +176,11 @@ def env(**extra: str) -> dict[str, str]:
 
 def test_routes_default_explicit_and_override() -> None:
     settings = IntakeSettings.from_env(env(SFGW_ROUTE_OPPORTUNITY_ID_ONLY="deals:sync_deal"))
-    assert settings.route_for("opportunity_with_fields") == Route("orders", "process_notification")
-    assert settings.route_for("opportunity_id_only") == Route("deals", "sync_deal")
-    assert settings.route_for("shipment__c") == Route("shipment__c", "shipment__c")
+    orders = Route("orders", "process_notification")
+    assert settings.route_for("opportunity_with_fields", "Opportunity") == orders
+    assert settings.route_for("won_deals", "Opportunity") == orders  # by object, not file
+    assert settings.route_for("opportunity_id_only", "Opportunity") == Route("deals", "sync_deal")
+    assert settings.route_for("shipment", "Shipment__c") == Route("shipment", "shipment")
     with pytest.raises(ConfigError, match="SFGW_ROUTE_NOPE"):
         IntakeSettings.from_env(env(SFGW_ROUTE_NOPE="x")).check_routes(["opportunity_id_only"])
     with pytest.raises(ConfigError, match="QUEUE:ACTOR"):

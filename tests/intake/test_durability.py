@@ -209,7 +209,7 @@ def test_a_real_dramatiq_worker_consumes_what_the_gateway_enqueued(
     assert {j.notification_id for j in received} == {r.notification_id for r in message.records}
     job = received[0]
     assert job.contract == CONTRACT and job.object_type == "Opportunity"
-    assert job.fields["Amount"] == 1000.5 and job.fields["StageName"] == "Closed Won"
+    assert job.fields["Amount"] == "1000.5" and job.fields["StageName"] == "Closed Won"
     assert job.session_id_encrypted and "Secret" not in job.session_id_encrypted
     assert empty_queues.messages() == []  # acked and removed by the worker
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway import sfid
 from gateway.pipeline.policy import (
     Permanent,
     PermanentJobError,
@@ -228,8 +229,38 @@ def test_plan_maps_fields_to_the_order() -> None:
     assert draft.amount == Decimal("1234.5")
     assert draft.close_date == date(2026, 11, 27)
     assert draft.title == "Big deal"
-    assert draft.customer_reference == "0015g00000XyZaB"
+    # the ERP always gets the 18-character AccountId, whatever form it came in
+    assert draft.customer_reference == sfid.to18("0015g00000XyZaB")
     assert draft.currency_code == "EUR"
+
+
+def test_the_lexical_forms_salesforce_sends_plan_the_same_order() -> None:
+    """A job carries values as the outbound message wrote them; a REST read gives JSON."""
+    as_json = {
+        "Name": "Big deal",
+        "AccountId": sfid.to18("0015g00000XyZaB"),
+        "Amount": 1234.5,
+        "CloseDate": "2026-11-27",
+        "IsWon": True,
+    }
+    as_sent = {
+        "Name": "Big deal",
+        "AccountId": "0015g00000XyZaB",
+        "Amount": "1.2345E3",
+        "CloseDate": "2026-11-27Z",
+        "IsWon": "1",
+    }
+    plans = [
+        plan_order(OPP18, f, order_number_field="Order_Number__c", currency_code="EUR")
+        for f in (as_json, as_sent)
+    ]
+    assert isinstance(plans[0], PlaceOrder) and isinstance(plans[1], PlaceOrder)
+    assert plans[0].draft == plans[1].draft
+    not_won = dict(as_sent, IsWon="0")
+    assert isinstance(
+        plan_order(OPP18, not_won, order_number_field="Order_Number__c", currency_code="EUR"),
+        Skip,
+    )
 
 
 @pytest.mark.parametrize(
