@@ -1,9 +1,9 @@
 """``scripts/bench e2e``: won Opportunities through the whole stack, per callback mode.
 
 For each callback mode (per-record REST, coalesced sObject Collections, coalesced SOAP)
-a fresh stack (:mod:`gateway.stack`: embedded Redis, gateway, workers, mock ERP, mock
+a fresh stack (:mod:`devstack.stack`: embedded Redis, gateway, workers, mock ERP, mock
 Salesforce) closes N Opportunities (default 10,000) in one burst and is followed the way
-``sfgw demo`` follows it (:func:`gateway.demo.run_flow`) until every Opportunity carries
+``sfgw demo`` follows it (:func:`devstack.demo.run_flow`) until every Opportunity carries
 its order number; then the demo's verification must hold (exactly one ERP order per
 Opportunity, each carrying its own order's number) and no job may be dead-lettered. A
 mode that fails is a FAILED row and exit code 1, never a number.
@@ -54,8 +54,7 @@ from bench.common import (
     write_results,
 )
 from bench.processes import TreeSampler
-from gateway.cli_support import render_table
-from gateway.demo import (
+from devstack.demo import (
     Interrupted,
     OrderRecord,
     Reporter,
@@ -65,8 +64,9 @@ from gateway.demo import (
     stop_stack,
     verify,
 )
+from devstack.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
+from gateway.cli_support import render_table
 from gateway.salesforce.callbacks import MAX_RECORDS_PER_CALL
-from gateway.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
 
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000
@@ -599,8 +599,7 @@ def _baseline(
 
 def run_baselines(sample: int, workdir: Path, reporter: Reporter) -> list[Row]:
     """Raw limit (REST and Collections) and the naive peer on one mock ERP + org."""
-    from mock_erp.launch import start_mock_erp
-    from mock_salesforce.launch import start_mock_salesforce
+    from devstack.mocks import start_mock_erp, start_mock_salesforce
 
     config = StackConfig(workdir=workdir)
     threads = baseline_threads()

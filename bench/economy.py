@@ -26,16 +26,16 @@ from cryptography.fernet import Fernet
 from dramatiq import Message
 
 from bench.common import host_facts, quantile, salesforce_time, shown, stamp, write_results
+from devstack.launch import start_workers
+from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway.broker import make_broker
 from gateway.cli_support import print_table
 from gateway.pipeline.actors import retry_policy
 from gateway.pipeline.coalesce import CallbackCoalescer, CoalesceSettings
-from gateway.pipeline.launch import start_workers
 from gateway.pipeline.messages import CallbackJob
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 
 MODES = ("rest", "collections", "soap")
 
@@ -182,7 +182,7 @@ def measure_modes(redis_url: str, workdir: Path, records: int = 1000) -> list[Mo
 
 
 def run(records: int = 1000) -> int:
-    from gateway.embedded_redis import EmbeddedRedis
+    from devstack.embedded_redis import EmbeddedRedis
 
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sfgw-bench-economy-") as tmp:

@@ -392,7 +392,7 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int)
 
 
 def _http_rows(redis_url: str, redis_pid: int, workers: int, duration: float) -> list[Row]:
-    from gateway.intake.launch import start_gateway
+    from devstack.launch import start_gateway
 
     with tempfile.TemporaryDirectory(prefix="sfgw-bench-gw-") as tmp:
         gateway = start_gateway(
@@ -422,7 +422,7 @@ def _http_rows(redis_url: str, redis_pid: int, workers: int, duration: float) ->
 
 
 def run(duration: float = 8.0, workers: int | None = None, only: str | None = None) -> int:
-    from gateway.embedded_redis import EmbeddedRedis
+    from devstack.embedded_redis import EmbeddedRedis
 
     cpus = os.cpu_count() or 1
     workers = workers or 2 * cpus

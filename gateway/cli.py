@@ -4,6 +4,11 @@ argparse rather than click: it is in the standard library, gives exit code 2 on 
 errors by itself, and nested sub-parsers map one-to-one onto the command tree in
 DESIGN.md. Each part of the product registers its own subcommands (``register``
 functions), so this module only assembles them and turns failures into one line.
+
+Commands that are not the product's -- ``sfgw demo`` (the dev stack) and the mocks'
+``sfgw erp ...`` and ``sfgw salesforce ...`` -- come in through the ``sfgw.commands``
+entry point group: each entry names a ``register(subparsers)`` function. The product
+imports none of them; an installation without the dev stack simply lacks those commands.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from gateway import __version__
 from gateway.bindings import cli as bindings_cli
@@ -20,12 +26,11 @@ from gateway.contracts import ContractError
 from gateway.intake import cli as intake_cli
 from gateway.pipeline import cli as pipeline_cli
 
+#: Entry point group of commands registered by other packages (dev stack, mocks).
+COMMAND_PLUGINS = "sfgw.commands"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from gateway import demo
-    from mock_erp import cli as erp_cli
-    from mock_salesforce import cli as salesforce_cli
-
     parser = argparse.ArgumentParser(
         prog="sfgw",
         description=(
@@ -38,10 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     intake_cli.register(subparsers)
     pipeline_cli.register(subparsers)
-    erp_cli.register(subparsers)
-    salesforce_cli.register(subparsers)
-    demo.register(subparsers)
     bindings_cli.register(subparsers)
+    for plugin in sorted(entry_points(group=COMMAND_PLUGINS), key=lambda ep: ep.name):
+        plugin.load()(subparsers)
     return parser
 
 

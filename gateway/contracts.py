@@ -13,10 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.namespaces import OUTBOUND_MESSAGE, WSDL
 from gateway.soap import parse_xml
-
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 
 
 class ContractError(ValueError):
@@ -35,7 +33,7 @@ class Contract:
 
     @property
     def is_outbound_message(self) -> bool:
-        return self.target_namespace == OUTBOUND_NS
+        return self.target_namespace == OUTBOUND_MESSAGE
 
 
 def contract_name(path: Path) -> str:
@@ -60,7 +58,7 @@ def read_contract(path: Path) -> Contract:
         # parse_xml words its errors for request bodies; this is a file
         reason = "is empty" if not data.strip() else "is not well-formed XML (or has a DOCTYPE)"
         raise ContractError(f"{path} {reason}; save the WSDL again from Setup") from None
-    if root.tag != f"{{{WSDL_NS}}}definitions":
+    if root.tag != f"{{{WSDL}}}definitions":
         raise ContractError(f"{path}: not a WSDL 1.1 document (root is not wsdl:definitions)")
     return Contract(
         name=contract_name(path),

@@ -37,10 +37,10 @@ from lxml import etree
 from gateway.config import Env, env_float, env_int, env_url
 from gateway.erp_http import REDIRECTS, direct_post_for
 from gateway.http_session import pooled_session
+from gateway.namespaces import ERP_ORDERS
 from gateway.settings import CoreSettings
 
-ERP_NS = "urn:example:erp:orders:v1"
-BINDING = f"{{{ERP_NS}}}OrderBinding"
+BINDING = f"{{{ERP_ORDERS}}}OrderBinding"
 _ORDER_NUMBER = re.compile(r"SO-[0-9]{6,}")
 
 
@@ -260,14 +260,14 @@ class ErpClient:
         declared = None
         if isinstance(detail, etree._Element):  # a non-SOAP body gives a string here
             for child in detail:
-                if isinstance(child.tag, str) and etree.QName(child).namespace == ERP_NS:
+                if isinstance(child.tag, str) and etree.QName(child).namespace == ERP_ORDERS:
                     declared = child
                     break
 
         def text(name: str) -> str | None:
             if declared is None:
                 return None
-            node = declared.find(f"{{{ERP_NS}}}{name}")
+            node = declared.find(f"{{{ERP_ORDERS}}}{name}")
             return None if node is None else (node.text or "")
 
         if declared is not None:

@@ -18,9 +18,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
+from gateway.namespaces import SOAP11_ENVELOPE, SOAP12_ENVELOPE
 
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 
@@ -83,12 +81,12 @@ class Envelope:
 
 def parse_envelope(data: bytes) -> Envelope:
     root = parse_xml(data)
-    if root.tag == f"{{{SOAP12_ENV}}}Envelope":
+    if root.tag == f"{{{SOAP12_ENVELOPE}}}Envelope":
         raise SoapParseError("SOAP 1.2 envelopes are not supported; send SOAP 1.1")
-    if root.tag != f"{{{SOAP11_ENV}}}Envelope":
-        raise SoapParseError(f"root element must be Envelope in namespace {SOAP11_ENV}")
-    header = root.find(f"{{{SOAP11_ENV}}}Header")
-    body = root.find(f"{{{SOAP11_ENV}}}Body")
+    if root.tag != f"{{{SOAP11_ENVELOPE}}}Envelope":
+        raise SoapParseError(f"root element must be Envelope in namespace {SOAP11_ENVELOPE}")
+    header = root.find(f"{{{SOAP11_ENVELOPE}}}Header")
+    body = root.find(f"{{{SOAP11_ENVELOPE}}}Body")
     if body is None:
         raise SoapParseError("SOAP envelope has no Body")
     children = [child for child in body if isinstance(child.tag, str)]
@@ -103,7 +101,7 @@ def fault_envelope(faultcode: str, faultstring: str, detail_xml: str = "") -> by
     detail = f"<detail>{detail_xml}</detail>" if detail_xml else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}">'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}">'
         "<soapenv:Body><soapenv:Fault>"
         f"<faultcode>{escape(faultcode)}</faultcode>"
         f"<faultstring>{escape(faultstring)}</faultstring>"
@@ -118,7 +116,7 @@ def envelope(body_xml: bytes, header_xml: bytes = b"") -> bytes:
     return (
         b'<?xml version="1.0" encoding="UTF-8"?>'
         b'<soapenv:Envelope xmlns:soapenv="'
-        + SOAP11_ENV.encode()
+        + SOAP11_ENVELOPE.encode()
         + b'">'
         + header
         + b"<soapenv:Body>"

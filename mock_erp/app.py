@@ -27,6 +27,7 @@ from typing import Any
 import falcon
 from lxml import etree
 
+from gateway.namespaces import WSDL_SOAP
 from gateway.settings import CoreSettings
 from gateway.soap import XML_CONTENT_TYPE, fault_envelope
 from mock_erp.faults import (
@@ -42,8 +43,6 @@ from mock_erp.service import OrderService, Reply
 from mock_erp.store import OrderStore
 
 MAX_BODY_BYTES = 1024 * 1024
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 WORKER_HEADER = "X-Mock-Erp-Worker"
 
@@ -75,7 +74,7 @@ class FaultSettings:
 def wsdl_for(contract: bytes, location: str) -> bytes:
     """The contract with every ``soap:address`` pointing at ``location``."""
     root = etree.fromstring(contract, etree.XMLParser(resolve_entities=False, no_network=True))
-    for address in root.iter(f"{{{WSDL_SOAP_NS}}}address"):
+    for address in root.iter(f"{{{WSDL_SOAP}}}address"):
         address.set("location", location)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 

@@ -17,6 +17,7 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 
 from gateway import sfid
 from gateway.bindings.binder import BindingError, ContractBinder
+from gateway.namespaces import ERP_ORDERS
 from gateway.soap import SoapParseError, envelope, fault_envelope, parse_envelope
 from generated.erp_orders import (
     CreateOrder,
@@ -31,7 +32,6 @@ from generated.erp_orders import (
 )
 from mock_erp.store import NewOrder, OrderStore, StoredOrder
 
-NAMESPACE = "urn:example:erp:orders:v1"
 PACKAGE = "generated.erp_orders"
 
 MAX_TEXT = 255
@@ -165,7 +165,7 @@ class OrderService:
         except SoapParseError as error:
             return None, None, str(error)
         qname = etree.QName(env.payload)
-        if qname.namespace == NAMESPACE and qname.localname in ("CreateOrder", "GetOrder"):
+        if qname.namespace == ERP_ORDERS and qname.localname in ("CreateOrder", "GetOrder"):
             return qname.localname, env.payload, None
         return (
             None,

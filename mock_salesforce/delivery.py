@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.soap import SOAP11_ENV, SoapParseError, parse_envelope
+from gateway.namespaces import OUTBOUND_MESSAGE, SOAP11_ENVELOPE
+from gateway.soap import SoapParseError, parse_envelope
 
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 FIRST_RETRY = 15.0
 MAX_RETRY_GAP = 2 * 3600.0
 RETENTION = 24 * 3600.0
@@ -62,9 +62,9 @@ def judge_reply(status: int, reason_phrase: str, body: bytes) -> Verdict:  # noq
     except SoapParseError as error:
         return Verdict(False, f"org.xml.sax.SAXParseException; {error}")
     payload = envelope.payload
-    if payload.tag != f"{{{OUTBOUND_NS}}}notificationsResponse":
+    if payload.tag != f"{{{OUTBOUND_MESSAGE}}}notificationsResponse":
         return Verdict(False, f"Unexpected element {payload.tag} in SOAP response")
-    ack = payload.find(f"{{{OUTBOUND_NS}}}Ack")
+    ack = payload.find(f"{{{OUTBOUND_MESSAGE}}}Ack")
     if ack is not None and (ack.text or "").strip() in ("true", "1"):
         return Verdict(True)
     return Verdict(False, "SOAP response was a nack")
@@ -75,7 +75,7 @@ def _fault_string(body: bytes) -> str | None:
         envelope = parse_envelope(body)
     except (SoapParseError, ValueError):
         return None
-    if envelope.payload.tag != f"{{{SOAP11_ENV}}}Fault":
+    if envelope.payload.tag != f"{{{SOAP11_ENVELOPE}}}Fault":
         return None
     node = envelope.payload.find("faultstring")
     code = envelope.payload.find("faultcode")

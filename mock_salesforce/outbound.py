@@ -18,10 +18,8 @@ from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
 from gateway.bindings.binder import ContractBinder
+from gateway.namespaces import ENTERPRISE_SOBJECT, OUTBOUND_MESSAGE
 from gateway.soap import envelope
-
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
 
 _binders: dict[str, ContractBinder] = {}
 
@@ -34,7 +32,7 @@ def binder_for(contract: str) -> ContractBinder:
 
 
 def _opportunity_class(binder: ContractBinder) -> type[Any]:
-    return binder.type_class(f"{{{SOBJECT_NS}}}Opportunity")
+    return binder.type_class(f"{{{ENTERPRISE_SOBJECT}}}Opportunity")
 
 
 def contract_fields(contract: str) -> list[str]:
@@ -72,8 +70,8 @@ def render_message(
     """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)]."""
     binder = binder_for(contract)
     opportunity_cls = _opportunity_class(binder)
-    notification_cls = binder.type_class(f"{{{OUTBOUND_NS}}}OpportunityNotification")
-    notifications_cls = binder.element_class(f"{{{OUTBOUND_NS}}}notifications")
+    notification_cls = binder.type_class(f"{{{OUTBOUND_MESSAGE}}}OpportunityNotification")
+    notifications_cls = binder.element_class(f"{{{OUTBOUND_MESSAGE}}}notifications")
     items = []
     deleted: list[int] = []
     for index, (notification_id, record_id) in enumerate(notifications):
@@ -93,9 +91,9 @@ def render_message(
                 id=notification_id,
                 # Salesforce always writes xsi:type="sf:Opportunity" on sObject.
                 s_object=DerivedElement(
-                    qname=f"{{{OUTBOUND_NS}}}sObject",
+                    qname=f"{{{OUTBOUND_MESSAGE}}}sObject",
                     value=sobject,
-                    type=f"{{{SOBJECT_NS}}}Opportunity",
+                    type=f"{{{ENTERPRISE_SOBJECT}}}Opportunity",
                 ),
             )
         )
@@ -117,7 +115,7 @@ def _strip_deleted(rendered: bytes, indexes: Sequence[int]) -> bytes:
     """A deleted record's notification carries no data but its Id (xsdata would write
     every nillable field as ``xsi:nil``, which would claim the fields are empty)."""
     root = etree.fromstring(rendered)
-    sobjects = list(root.iter(f"{{{OUTBOUND_NS}}}sObject"))
+    sobjects = list(root.iter(f"{{{OUTBOUND_MESSAGE}}}sObject"))
     for index in indexes:
         for child in list(sobjects[index]):
             if etree.QName(child).localname != "Id":

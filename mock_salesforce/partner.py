@@ -16,16 +16,14 @@ from xsdata.formats.dataclass.models.generics import AnyElement
 
 from gateway import sfid
 from gateway.bindings.binder import BindingError, ContractBinder
-from gateway.soap import SOAP11_ENV, XSI, SoapParseError, envelope, parse_envelope
+from gateway.namespaces import PARTNER, PARTNER_FAULT, PARTNER_SOBJECT, SOAP11_ENVELOPE, XSI
+from gateway.soap import SoapParseError, envelope, parse_envelope
 from mock_salesforce.records import FIELDS, canonical_field, iso_datetime
 from mock_salesforce.updates import MAX_RECORDS, save
 
 if TYPE_CHECKING:
     from mock_salesforce.app import Org
 
-PARTNER_NS = "urn:partner.soap.sforce.com"
-SOBJECT_NS = "urn:sobject.partner.soap.sforce.com"
-FAULT_NS = "urn:fault.partner.soap.sforce.com"
 
 _binder = ContractBinder("generated.partner")
 
@@ -38,7 +36,8 @@ def fault(code: str, message: str, kind: str = "UnexpectedErrorFault") -> bytes:
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}" xmlns:sf="{FAULT_NS}" xmlns:xsi="{XSI}">'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}" xmlns:sf="{PARTNER_FAULT}" '
+        f'xmlns:xsi="{XSI}">'
         "<soapenv:Body><soapenv:Fault>"
         f"<faultcode>sf:{code}</faultcode>"
         f"<faultstring>{escape(code)}: {escape(message)}</faultstring>"
@@ -53,7 +52,7 @@ def fault(code: str, message: str, kind: str = "UnexpectedErrorFault") -> bytes:
 def client_fault(message: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}"><soapenv:Body><soapenv:Fault>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>soapenv:Client</faultcode><faultstring>{escape(message)}</faultstring>"
         "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     ).encode()
@@ -81,13 +80,13 @@ def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:  # noqa: PLR
             "SERVER_UNAVAILABLE", "Server is temporarily unavailable, try again later."
         )
     payload = env.payload
-    if payload.tag == f"{{{PARTNER_NS}}}update":
+    if payload.tag == f"{{{PARTNER}}}update":
         all_or_none = (_header_value(env.header, "AllOrNoneHeader", "allOrNone") or "").strip() in (
             "true",
             "1",
         )
         return _update(org, payload, all_or_none)
-    if payload.tag == f"{{{PARTNER_NS}}}retrieve":
+    if payload.tag == f"{{{PARTNER}}}retrieve":
         return _retrieve(org, payload)
     return 500, client_fault(f"No operation available for request {payload.tag}")
 
@@ -95,14 +94,14 @@ def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:  # noqa: PLR
 def _header_value(header: etree._Element | None, name: str, child: str) -> str | None:
     if header is None:
         return None
-    node = header.find(f"{{{PARTNER_NS}}}{name}/{{{PARTNER_NS}}}{child}")
+    node = header.find(f"{{{PARTNER}}}{name}/{{{PARTNER}}}{child}")
     return None if node is None or not (node.text or "").strip() else (node.text or "").strip()
 
 
 def _limit_header(org: Org) -> bytes:
-    header = _binder.element_class(f"{{{PARTNER_NS}}}LimitInfoHeader")(
+    header = _binder.element_class(f"{{{PARTNER}}}LimitInfoHeader")(
         limit_info=[
-            _binder.type_class(f"{{{PARTNER_NS}}}LimitInfo")(
+            _binder.type_class(f"{{{PARTNER}}}LimitInfo")(
                 current=org.store.usage(), limit=org.api_limit(), type_value="API REQUESTS"
             )
         ]
@@ -118,9 +117,9 @@ def _split_fields(payload: etree._Element) -> tuple[etree._Element, list[dict[st
     fieldsToNull, Id) is bound with the generated classes and the fields are read here.
     """
     copy = etree.fromstring(etree.tostring(payload))
-    fixed = {f"{{{SOBJECT_NS}}}{name}" for name in ("type", "fieldsToNull", "Id")}
+    fixed = {f"{{{PARTNER_SOBJECT}}}{name}" for name in ("type", "fieldsToNull", "Id")}
     fields: list[dict[str, object]] = []
-    for sobject in copy.findall(f"{{{PARTNER_NS}}}sObjects"):
+    for sobject in copy.findall(f"{{{PARTNER}}}sObjects"):
         values: dict[str, object] = {}
         for child in list(sobject):
             if not isinstance(child.tag, str) or child.tag in fixed:
@@ -136,7 +135,7 @@ def _split_fields(payload: etree._Element) -> tuple[etree._Element, list[dict[st
 def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, bytes]:
     stripped, field_values = _split_fields(payload)
     try:
-        request = _binder.bind(stripped, _binder.element_class(f"{{{PARTNER_NS}}}update"))
+        request = _binder.bind(stripped, _binder.element_class(f"{{{PARTNER}}}update"))
     except BindingError as error:
         return 500, client_fault(f"update: {error}")
     if len(request.s_objects) > MAX_RECORDS:
@@ -153,8 +152,8 @@ def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, 
             changes[name] = None
         items.append((sobject.id, changes))
     results = save(org.store, items, all_or_none=all_or_none, rng=org.rng)
-    save_result = _binder.type_class(f"{{{PARTNER_NS}}}SaveResult")
-    error_cls = _binder.type_class(f"{{{PARTNER_NS}}}Error")
+    save_result = _binder.type_class(f"{{{PARTNER}}}SaveResult")
+    error_cls = _binder.type_class(f"{{{PARTNER}}}Error")
     status_code = _binder.field_type(error_cls, "statusCode")
     rendered = []
     for index, result in enumerate(results):
@@ -172,14 +171,14 @@ def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, 
                 )
             ]
         rendered.append(save_result(errors=errors, id=result.id or "", success=not errors))
-    body = _binder.render(_binder.element_class(f"{{{PARTNER_NS}}}updateResponse")(result=rendered))
+    body = _binder.render(_binder.element_class(f"{{{PARTNER}}}updateResponse")(result=rendered))
     return 200, envelope(_nil_empty_ids(body), _limit_header(org))
 
 
 def _nil_empty_ids(body: bytes) -> bytes:
     """A failed SaveResult carries ``<id xsi:nil="true"/>``, as Salesforce writes it."""
     root = etree.fromstring(body)
-    for node in root.iter(f"{{{PARTNER_NS}}}id"):
+    for node in root.iter(f"{{{PARTNER}}}id"):
         if not node.text:
             node.set(f"{{{XSI}}}nil", "true")
     return etree.tostring(root)
@@ -187,7 +186,7 @@ def _nil_empty_ids(body: bytes) -> bytes:
 
 def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: PLR0912
     try:
-        request = _binder.bind(payload, _binder.element_class(f"{{{PARTNER_NS}}}retrieve"))
+        request = _binder.bind(payload, _binder.element_class(f"{{{PARTNER}}}retrieve"))
     except BindingError as error:
         return 500, client_fault(f"retrieve: {error}")
     if request.s_object_type != "Opportunity":
@@ -213,7 +212,7 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
         return 500, fault("UNKNOWN_EXCEPTION", "retrieve accepts at most 2000 ids")
     records = org.store.get_many([sfid.to18(i) for i in request.ids])
     kinds = {f.name: f.kind for f in FIELDS}
-    sobject_cls = _binder.type_class(f"{{{SOBJECT_NS}}}sObject")
+    sobject_cls = _binder.type_class(f"{{{PARTNER_SOBJECT}}}sObject")
     results: list[Any] = []
     missing: list[int] = []
     for index, raw_id in enumerate(request.ids):
@@ -232,17 +231,15 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
             attributes = {} if value is not None else {f"{{{XSI}}}nil": "true"}
             text = None if value is None else _text(value)
             fields.append(
-                AnyElement(qname=f"{{{SOBJECT_NS}}}{name}", text=text, attributes=attributes)
+                AnyElement(qname=f"{{{PARTNER_SOBJECT}}}{name}", text=text, attributes=attributes)
             )
         results.append(
             sobject_cls(type_value="Opportunity", id=record["Id"], target_namespace_element=fields)
         )
-    body = _binder.render(
-        _binder.element_class(f"{{{PARTNER_NS}}}retrieveResponse")(result=results)
-    )
+    body = _binder.render(_binder.element_class(f"{{{PARTNER}}}retrieveResponse")(result=results))
     root = etree.fromstring(body)
     # Ids that match no record come back as <result xsi:nil="true"/>.
-    result_nodes = root.findall(f"{{{PARTNER_NS}}}result")
+    result_nodes = root.findall(f"{{{PARTNER}}}result")
     for index in missing:
         node = result_nodes[index]
         for child in list(node):
@@ -259,7 +256,7 @@ def _with_sf_prefix(body: bytes) -> bytes:
     """Declare ``sf`` (the sObject namespace) on the root: ``xsi:type="sf:sObject"``."""
     root = etree.fromstring(body)
     nsmap: dict[str, str] = {k: v for k, v in root.nsmap.items() if k is not None}
-    nsmap["sf"] = SOBJECT_NS
+    nsmap["sf"] = PARTNER_SOBJECT
     new_root = etree.Element(root.tag, nsmap=nsmap)
     for child in list(root):
         new_root.append(child)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from devstack.embedded_redis import EmbeddedRedis
 from gateway.bindings.outbound import use_generated_dir
-from gateway.embedded_redis import EmbeddedRedis
 
 settings.register_profile(
     "ci",

@@ -1,4 +1,4 @@
-"""What a running stack may switch (gateway.stack), checked without starting one."""
+"""What a running stack may switch (devstack.stack), checked without starting one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.stack import SWITCHABLE_SETTINGS, StackConfig, unswitchable_changes
+from devstack.stack import SWITCHABLE_SETTINGS, StackConfig, unswitchable_changes
 
 
 def test_switchable_settings_are_not_reported() -> None:

@@ -37,10 +37,11 @@ from gateway import sfid
 from gateway.bindings import samples
 from gateway.bindings.outbound import describe_class
 from gateway.bindings.samples import Message, Notification
-from gateway.contracts import OUTBOUND_NS
+from gateway.bindings.shape import MAX_NOTIFICATIONS
 from gateway.intake.app import SOAP_ROUTE_PREFIX, Endpoint, build_endpoints, create_app
 from gateway.intake.enqueue import DurableQueue
 from gateway.intake.settings import IntakeSettings
+from gateway.namespaces import OUTBOUND_MESSAGE
 from gateway.soap import parse_envelope
 
 #: The org the throwaway gateway accepts; any valid org id would do.
@@ -144,7 +145,7 @@ def read_reply(status: int, body: bytes) -> Reply:
         return Reply(status, False, None)
     if etree.QName(payload).localname == "Fault":
         return Reply(status, False, payload.findtext("faultstring") or "")
-    ack = payload.findtext(f"{{{OUTBOUND_NS}}}Ack")
+    ack = payload.findtext(f"{{{OUTBOUND_MESSAGE}}}Ack")
     return Reply(status, status == 200 and ack == "true", None)
 
 
@@ -277,7 +278,7 @@ def mutated(draw: st.DrawFn, valid: st.SearchStrategy[Message]) -> tuple[str, by
     else:  # more notifications than a message may carry
         padding = tuple(
             Notification(notification_id=sfid.to18(f"04lZZ{n:010d}"), record_id=None)
-            for n in range(samples.MAX_NOTIFICATIONS + 1 - len(items))
+            for n in range(MAX_NOTIFICATIONS + 1 - len(items))
         )
         return kind, message.with_notifications((*items, *padding)).xml()
     items[index] = target
@@ -352,10 +353,10 @@ def run_contract(
         fields=len(shape.fields),
         untyped=[spec.name for spec in samples.unsupported_fields(shape)],
     )
-    full = samples.full_message(shape, TEST_ORG, samples.MAX_NOTIFICATIONS)
+    full = samples.full_message(shape, TEST_ORG, MAX_NOTIFICATIONS)
     outcome.failure = check_valid(intake, endpoint, full)
     if outcome.failure is None:
-        too_many = samples.full_message(shape, TEST_ORG, samples.MAX_NOTIFICATIONS + 1)
+        too_many = samples.full_message(shape, TEST_ORG, MAX_NOTIFICATIONS + 1)
         outcome.failure = check_refused(intake, endpoint, "101 notifications", too_many.xml())
     if outcome.failure is not None:
         return outcome

@@ -17,7 +17,8 @@ from typing import Any
 
 from gateway.bindings.binder import ContractBinder
 from gateway.bindings.shape import OutboundMessageShape, read_outbound_shape
-from gateway.contracts import OUTBOUND_NS, Contract, ContractError
+from gateway.contracts import Contract, ContractError
+from gateway.namespaces import OUTBOUND_MESSAGE
 
 REGENERATE = "run `sfgw bindings generate`"
 
@@ -65,7 +66,7 @@ def load_outbound(contract: Contract) -> OutboundBindings:
     shape = read_outbound_shape(contract.path)
     binder = _binder(contract)
     try:
-        notifications = binder.element_class(f"{{{OUTBOUND_NS}}}notifications")
+        notifications = binder.element_class(f"{{{OUTBOUND_MESSAGE}}}notifications")
         notification = binder.type_class(shape.notification_qname)
         record = binder.type_class(shape.object_qname)
     except LookupError as error:

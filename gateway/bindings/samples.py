@@ -21,12 +21,9 @@ from xml.sax.saxutils import escape
 from hypothesis import strategies as st
 
 from gateway import sfid
-from gateway.bindings.shape import ENTERPRISE_NS, XSD_NS, FieldSpec, OutboundMessageShape
-from gateway.contracts import OUTBOUND_NS
+from gateway.bindings.shape import FieldSpec, OutboundMessageShape
+from gateway.namespaces import ENTERPRISE, OUTBOUND_MESSAGE, SOAP11_ENVELOPE, XSD, XSI
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-MAX_NOTIFICATIONS = 100
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -56,9 +53,9 @@ class Message:
         shape = self.shape
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV_NS}" '
-            f'xmlns:xsd="{XSD_NS}" xmlns:xsi="{XSI_NS}">',
-            f'<soapenv:Body><notifications xmlns="{OUTBOUND_NS}">',
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}" '
+            f'xmlns:xsd="{XSD}" xmlns:xsi="{XSI}">',
+            f'<soapenv:Body><notifications xmlns="{OUTBOUND_MESSAGE}">',
             f"<OrganizationId>{self.organization_id}</OrganizationId>",
             f"<ActionId>{self.action_id}</ActionId>",
             '<SessionId xsi:nil="true"/>',
@@ -189,9 +186,9 @@ def field_values(spec: FieldSpec) -> st.SearchStrategy[str] | None:
     """Valid lexical values for a field, or ``None`` for a type we cannot draw values of
     (the field is then sent only as nil or omitted, and the report says so)."""
     namespace, _, local = spec.type[1:].partition("}")
-    if namespace == ENTERPRISE_NS and local == "ID":
+    if namespace == ENTERPRISE and local == "ID":
         return salesforce_id()
-    if namespace == XSD_NS and local in _XSD_VALUES:
+    if namespace == XSD and local in _XSD_VALUES:
         return _XSD_VALUES[local]()
     return None
 

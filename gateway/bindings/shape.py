@@ -14,12 +14,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.contracts import OUTBOUND_NS, WSDL_NS, ContractError
+from gateway.contracts import ContractError
+from gateway.namespaces import ENTERPRISE_SOBJECT, OUTBOUND_MESSAGE, WSDL, XSD
 from gateway.soap import parse_xml
 
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
-ENTERPRISE_NS = "urn:enterprise.soap.sforce.com"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
+#: Salesforce sends at most 100 notifications in one message (the WSDL's maxOccurs).
+MAX_NOTIFICATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class OutboundMessageShape:
     notification_type: str
     fields: tuple[FieldSpec, ...]
     max_notifications: int
-    object_namespace: str = SOBJECT_NS
+    object_namespace: str = ENTERPRISE_SOBJECT
 
     @property
     def object_qname(self) -> str:
@@ -59,7 +59,7 @@ class OutboundMessageShape:
 
     @property
     def notification_qname(self) -> str:
-        return f"{{{OUTBOUND_NS}}}{self.notification_type}"
+        return f"{{{OUTBOUND_MESSAGE}}}{self.notification_type}"
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -74,14 +74,14 @@ def _qname(element: etree._Element, value: str) -> str:
 
 
 def _schema(types: etree._Element, namespace: str) -> etree._Element:
-    for schema in types.iterfind(f"{{{XSD_NS}}}schema"):
+    for schema in types.iterfind(f"{{{XSD}}}schema"):
         if schema.get("targetNamespace") == namespace:
             return schema
     raise ContractError(f"no schema with targetNamespace {namespace} in <types>")
 
 
 def _named(schema: etree._Element, tag: str, name: str) -> etree._Element:
-    for node in schema.iterfind(f"{{{XSD_NS}}}{tag}"):
+    for node in schema.iterfind(f"{{{XSD}}}{tag}"):
         if node.get("name") == name:
             return node
     raise ContractError(f"no {tag} named {name!r} in schema {schema.get('targetNamespace')}")
@@ -94,20 +94,16 @@ def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMess
         # parse_xml words its errors for request bodies; this is a file
         reason = "is empty" if not data.strip() else "is not well-formed XML (or has a DOCTYPE)"
         raise ContractError(f"{source} {reason}") from None
-    if root.tag != f"{{{WSDL_NS}}}definitions" or root.get("targetNamespace") != OUTBOUND_NS:
+    if root.tag != f"{{{WSDL}}}definitions" or root.get("targetNamespace") != OUTBOUND_MESSAGE:
         raise ContractError(f"{source}: not a Salesforce outbound-message WSDL")
     try:
-        types = root.find(f"{{{WSDL_NS}}}types")
+        types = root.find(f"{{{WSDL}}}types")
         if types is None:
             raise ContractError("no <types> section")
-        outbound = _schema(types, OUTBOUND_NS)
+        outbound = _schema(types, OUTBOUND_MESSAGE)
         notifications = _named(outbound, "element", "notifications")
         notification = next(
-            (
-                e
-                for e in notifications.iter(f"{{{XSD_NS}}}element")
-                if e.get("name") == "Notification"
-            ),
+            (e for e in notifications.iter(f"{{{XSD}}}element") if e.get("name") == "Notification"),
             None,
         )
         if notification is None:
@@ -117,7 +113,7 @@ def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMess
         notification_local = notification_type.rpartition("}")[2]
         notification_ct = _named(outbound, "complexType", notification_local)
         sobject_el = next(
-            (e for e in notification_ct.iter(f"{{{XSD_NS}}}element") if e.get("name") == "sObject"),
+            (e for e in notification_ct.iter(f"{{{XSD}}}element") if e.get("name") == "sObject"),
             None,
         )
         if sobject_el is None:
@@ -133,7 +129,7 @@ def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMess
                 nillable=el.get("nillable") == "true",
                 min_occurs=_occurs(el, "minOccurs"),
             )
-            for el in object_ct.iter(f"{{{XSD_NS}}}element")
+            for el in object_ct.iter(f"{{{XSD}}}element")
         )
         max_notifications = 100 if max_occurs == "unbounded" else _occurs(notification, "maxOccurs")
     except ContractError as error:

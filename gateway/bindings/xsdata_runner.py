@@ -34,11 +34,8 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.contracts import OUTBOUND_NS, WSDL_NS
+from gateway.namespaces import ENTERPRISE_SOBJECT, OUTBOUND_MESSAGE, WSDL, XSD
 from gateway.soap import parse_xml
-
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
 
 
 def _keep_element_nillable() -> None:
@@ -79,11 +76,11 @@ def _keep_wildcard_names() -> None:
 
 def _explicit_target_namespace_wildcards(root: etree._Element) -> bool:
     changed = False
-    for schema in root.iterfind(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
+    for schema in root.iterfind(f"{{{WSDL}}}types/{{{XSD}}}schema"):
         target = schema.get("targetNamespace")
         if not target:
             continue
-        for wildcard in schema.iter(f"{{{XSD_NS}}}any"):
+        for wildcard in schema.iter(f"{{{XSD}}}any"):
             namespaces = wildcard.get("namespace", "").split()
             if "##targetNamespace" in namespaces:
                 literal = " ".join(target if ns == "##targetNamespace" else ns for ns in namespaces)
@@ -94,16 +91,16 @@ def _explicit_target_namespace_wildcards(root: etree._Element) -> bool:
 
 
 def _optional_sobject_id(root: etree._Element) -> bool:
-    if root.get("targetNamespace") != OUTBOUND_NS:
+    if root.get("targetNamespace") != OUTBOUND_MESSAGE:
         return False
     changed = False
-    for schema in root.iterfind(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
-        if schema.get("targetNamespace") != SOBJECT_NS:
+    for schema in root.iterfind(f"{{{WSDL}}}types/{{{XSD}}}schema"):
+        if schema.get("targetNamespace") != ENTERPRISE_SOBJECT:
             continue
-        for complex_type in schema.iterfind(f"{{{XSD_NS}}}complexType"):
+        for complex_type in schema.iterfind(f"{{{XSD}}}complexType"):
             if complex_type.get("name") != "sObject":
                 continue
-            for element in complex_type.iterfind(f"{{{XSD_NS}}}sequence/{{{XSD_NS}}}element"):
+            for element in complex_type.iterfind(f"{{{XSD}}}sequence/{{{XSD}}}element"):
                 if element.get("name") == "Id" and element.get("minOccurs", "1") != "0":
                     element.set("minOccurs", "0")
                     changed = True
@@ -113,7 +110,7 @@ def _optional_sobject_id(root: etree._Element) -> bool:
 def prepared_wsdl(data: bytes) -> bytes | None:
     """The WSDL as xsdata should read it, or ``None`` when it needs no change."""
     root = parse_xml(data)
-    if root.tag != f"{{{WSDL_NS}}}definitions":
+    if root.tag != f"{{{WSDL}}}definitions":
         return None
     changed = _explicit_target_namespace_wildcards(root)
     changed = _optional_sobject_id(root) or changed

@@ -31,13 +31,13 @@ from gateway.intake.metrics import IntakeMetrics
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
 from gateway.intake.validate import (
-    OUTBOUND_NS,
     ContractSpec,
     Rejection,
     Rules,
     read_records,
     validate_notifications,
 )
+from gateway.namespaces import OUTBOUND_MESSAGE
 from gateway.secrets import SecretBox
 from gateway.soap import (
     XML_CONTENT_TYPE,
@@ -139,7 +139,7 @@ def warm_up(endpoints: dict[str, Endpoint]) -> None:
     """
     for name, endpoint in endpoints.items():
         xml = (
-            f'<notifications xmlns="{OUTBOUND_NS}" '
+            f'<notifications xmlns="{OUTBOUND_MESSAGE}" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             "<OrganizationId>00D000000000001AAA</OrganizationId>"
             '<ActionId>04k000000000001AAA</ActionId><SessionId xsi:nil="true"/>'
@@ -238,9 +238,10 @@ class OutboundResource:
         except SoapParseError as error:
             raise client_fault("bad_xml", str(error)) from None
         payload = envelope.payload
-        if payload.tag != f"{{{OUTBOUND_NS}}}notifications":
+        if payload.tag != f"{{{OUTBOUND_MESSAGE}}}notifications":
             raise client_fault(
-                "wrong_namespace", f"SOAP Body must hold notifications in namespace {OUTBOUND_NS}"
+                "wrong_namespace",
+                f"SOAP Body must hold notifications in namespace {OUTBOUND_MESSAGE}",
             )
         # Read the records as sent first: binding consumes (clears) the element tree.
         records = read_records(payload)

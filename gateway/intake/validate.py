@@ -17,12 +17,9 @@ from typing import Any
 from lxml import etree
 
 from gateway import sfid
-from gateway.bindings.shape import OutboundMessageShape
+from gateway.bindings.shape import MAX_NOTIFICATIONS, OutboundMessageShape
 from gateway.jobs import FieldValue, NotificationJob
-from gateway.soap import XSI
-
-MAX_NOTIFICATIONS = 100
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
+from gateway.namespaces import OUTBOUND_MESSAGE, XSI
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,9 @@ def read_records(payload: etree._Element) -> list[RawRecord]:
     checks every value against the contract's types; the values kept are these texts.
     """
     records: list[RawRecord] = []
-    for sobject in payload.iterfind(f"{{{OUTBOUND_NS}}}Notification/{{{OUTBOUND_NS}}}sObject"):
+    for sobject in payload.iterfind(
+        f"{{{OUTBOUND_MESSAGE}}}Notification/{{{OUTBOUND_MESSAGE}}}sObject"
+    ):
         raw = sobject.get(_XSI_TYPE)
         xsi_type: str | None = None
         if raw is not None:

@@ -28,14 +28,13 @@ from lxml import etree
 
 from gateway.http_session import pooled_session
 from gateway.jobs import FieldValue
+from gateway.namespaces import PARTNER, PARTNER_SOBJECT
 from gateway.pipeline.settings import SalesforceSettings
 from gateway.salesforce import metrics
 from gateway.salesforce.auth import AccessToken, TokenManager
 from gateway.salesforce.errors import OrgMismatch, RecordOutcome, SalesforceError
 
 MAX_RECORDS_PER_CALL = 200
-PARTNER_NS = "urn:partner.soap.sforce.com"
-SOBJECT_NS = "urn:sobject.partner.soap.sforce.com"
 
 T = TypeVar("T")
 
@@ -255,10 +254,10 @@ class SoapApi:
             ),
         )
         self._sobject = self._client.get_type(  # type: ignore[no-untyped-call]
-            f"{{{SOBJECT_NS}}}sObject"
+            f"{{{PARTNER_SOBJECT}}}sObject"
         )
         self._session_header = self._client.get_element(  # type: ignore[no-untyped-call]
-            f"{{{PARTNER_NS}}}SessionHeader"
+            f"{{{PARTNER}}}SessionHeader"
         )
         self._services: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -269,7 +268,7 @@ class SoapApi:
             service = self._services.get(address)
             if service is None:
                 service = self._client.create_service(  # type: ignore[no-untyped-call]
-                    f"{{{PARTNER_NS}}}SoapBinding", address
+                    f"{{{PARTNER}}}SoapBinding", address
                 )
                 self._services[address] = service
         return service
@@ -349,7 +348,7 @@ class SoapApi:
 
 
 def _field_element(name: str, value: str) -> etree._Element:
-    element = etree.Element(f"{{{SOBJECT_NS}}}{name}")
+    element = etree.Element(f"{{{PARTNER_SOBJECT}}}{name}")
     element.text = value
     return element
 

@@ -29,8 +29,7 @@ from xml.sax.saxutils import escape
 
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlTime
 
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
+from gateway.namespaces import ENTERPRISE_SOBJECT, OUTBOUND_MESSAGE
 
 #: Every field type Salesforce writes into an outbound-message WSDL.
 FIELD_TYPES = (
@@ -465,7 +464,7 @@ def notification_id(index: int) -> str:
 def sobject_xml(entry: CorpusWsdl, index: int, *, mode: str = "full", prefix: str = "sf") -> str:
     """``mode``: ``full`` (every field), ``nil`` (every field ``xsi:nil``), ``id`` (only
     the record Id: a deleted record) or ``empty`` (an empty sObject)."""
-    attrs = f'xsi:type="{prefix}:{entry.object_name}" xmlns:{prefix}="{SOBJECT_NS}"'
+    attrs = f'xsi:type="{prefix}:{entry.object_name}" xmlns:{prefix}="{ENTERPRISE_SOBJECT}"'
     if mode == "empty":
         return f"<sObject {attrs}/>"
     parts = [f"<{prefix}:Id>{record_id(index)}</{prefix}:Id>"]
@@ -505,7 +504,7 @@ def notifications_xml(
         ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"'
         ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         f"{soap_header}<soapenv:Body>"
-        f'<notifications xmlns="{OUTBOUND_NS}">'
+        f'<notifications xmlns="{OUTBOUND_MESSAGE}">'
         "<OrganizationId>00D7F00000107XsUAI</OrganizationId>"
         "<ActionId>04k7F0000008V3hQAE</ActionId>"
         f"{session}"

@@ -28,7 +28,8 @@ from xsdata.models.datatype import XmlDate, XmlDateTime
 from gateway.bindings import fastbind
 from gateway.bindings.binder import BindingError, ContractBinder
 from gateway.bindings.fastbind import FastBinder
-from gateway.soap import SOAP11_ENV, XSI, parse_envelope
+from gateway.namespaces import SOAP11_ENVELOPE, XSI
+from gateway.soap import parse_envelope
 from tests.bindings import strategies as s
 from tests.bindings.conftest import GeneratedCorpus
 from tests.bindings.corpus import CORPUS, CorpusWsdl, notifications_xml
@@ -81,7 +82,7 @@ _LENIENT = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fal
 
 
 def payload(data: bytes) -> etree._Element:
-    body = etree.fromstring(data, _LENIENT).find(f"{{{SOAP11_ENV}}}Body")
+    body = etree.fromstring(data, _LENIENT).find(f"{{{SOAP11_ENVELOPE}}}Body")
     assert body is not None
     return next(child for child in body if isinstance(child.tag, str))
 
@@ -173,7 +174,7 @@ def test_rendered_objects_bind_exactly_as_xsdata_binds_them(package: str) -> Non
     def check(obj: Any) -> None:
         xml = pair.fast.render(obj)
         data = (
-            f'<e:Envelope xmlns:e="{SOAP11_ENV}"><e:Body>'.encode()
+            f'<e:Envelope xmlns:e="{SOAP11_ENVELOPE}"><e:Body>'.encode()
             + xml
             + b"</e:Body></e:Envelope>"
         )
@@ -251,7 +252,7 @@ def corpus_message(draw: st.DrawFn, entry: CorpusWsdl) -> bytes:
         )
     session = draw(st.sampled_from(['<SessionId xsi:nil="true"/>', "<SessionId>x!y</SessionId>"]))
     return (
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}" xmlns:xsi="{XSI}"><soapenv:Body>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}" xmlns:xsi="{XSI}"><soapenv:Body>'
         f'<notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
         f"<OrganizationId>{m.ORG}</OrganizationId><ActionId>{m.ACTION}</ActionId>{session}"
         f"<EnterpriseUrl>{escape('https://x/?a=1&b=2')}</EnterpriseUrl><PartnerUrl>p</PartnerUrl>"
@@ -402,7 +403,7 @@ def test_mutated_messages_get_the_same_result_or_the_same_error(contract: str) -
     )
     def check(message: m.Message, edits: list[tuple[int, int, str]]) -> None:
         root = etree.fromstring(message.xml(), _LENIENT)
-        body = root.find(f"{{{SOAP11_ENV}}}Body")
+        body = root.find(f"{{{SOAP11_ENVELOPE}}}Body")
         assert body is not None
         for index, kind, text in edits:
             _mutate(body[0], index, kind, text)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.stack import Stack, StackConfig, start_stack
+from devstack.stack import Stack, StackConfig, start_stack
 from tests.docs.runner import Docs
 
 SETTLED = 10

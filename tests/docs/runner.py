@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gateway.processes import ChildProcess, wait_for_http
+from devstack.processes import ChildProcess, wait_for_http
 from tests.docs.extract import REPO, command_keys, snippet
 
 F = TypeVar("F", bound=Callable[..., Any])

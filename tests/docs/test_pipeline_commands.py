@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from gateway.demo import inspect_commands
+from devstack.demo import inspect_commands
+from devstack.mocks import RunningSalesforce
+from devstack.processes import free_port
+from devstack.stack import Stack
 from gateway.pipeline.stores import DeadLetters
-from gateway.processes import free_port
 from gateway.settings import CoreSettings
-from gateway.stack import Stack
 from mock_erp.store import OrderStore
-from mock_salesforce.launch import RunningSalesforce
 from tests.docs.conftest import FAST_RETRIES, wait_for_orders
 from tests.docs.runner import Docs, executes, running, substitute, wait_until
 

@@ -15,12 +15,12 @@ import psutil
 import pytest
 import requests
 
+from devstack.processes import free_port
+from devstack.stack import Stack
 from gateway import sfid
 from gateway.broker import broker_namespace, make_broker
 from gateway.jobs import NotificationJob
-from gateway.processes import free_port
 from gateway.settings import CoreSettings
-from gateway.stack import Stack
 from mock_salesforce.settings import DEFAULT_ORG_ID
 from tests.docs.extract import all_fences
 from tests.docs.runner import Docs, executes, running, substitute, wait_until

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the whole stack from :mod:`gateway.stack`, shared where it can be.
+"""End-to-end fixtures: the whole stack from :mod:`devstack.stack`, shared where it can be.
 
 Starting the five parts costs ~10 s on the busy 2-core machine, more than most of these
 tests spend on their Opportunities. So the package keeps one running stack and hands it
@@ -26,11 +26,10 @@ from typing import Any, Protocol
 import pytest
 import redis
 
+from devstack.mocks import RunningErp, RunningSalesforce
+from devstack.stack import Stack, StackConfig, start_stack, unswitchable_changes
 from gateway.pipeline.stores import DeadLetter, DeadLetters
 from gateway.settings import CoreSettings
-from gateway.stack import Stack, StackConfig, start_stack, unswitchable_changes
-from mock_erp.launch import RunningErp
-from mock_salesforce.launch import RunningSalesforce
 
 #: Short backoffs so retries happen within a test's time (the defaults are minutes).
 FAST_RETRIES = {

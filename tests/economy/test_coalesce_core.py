@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway.pipeline.actors import retry_policy
 from gateway.pipeline.coalesce import CallbackCoalescer, CoalesceSettings, Flusher
 from gateway.pipeline.messages import CallbackJob
@@ -18,7 +19,6 @@ from gateway.pipeline.wiring import build_salesforce
 from gateway.salesforce.callbacks import RecordUpdate
 from gateway.secrets import SecretBox
 from gateway.settings import CoreSettings
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 
 pytestmark = pytest.mark.slow
 

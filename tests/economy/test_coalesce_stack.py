@@ -12,15 +12,15 @@ import pytest
 import redis
 from dramatiq import Message
 
+from devstack.launch import RunningWorkers, start_workers
+from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway.broker import make_broker
 from gateway.pipeline.actors import retry_policy
 from gateway.pipeline.coalesce import CallbackCoalescer, CoalesceSettings
-from gateway.pipeline.launch import RunningWorkers, start_workers
 from gateway.pipeline.messages import CallbackJob
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 from tests.economy.stack import HoldProxy, worker_env
 
 pytestmark = pytest.mark.slow

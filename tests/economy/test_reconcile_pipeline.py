@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.pipeline.launch import start_workers
+from devstack.launch import start_workers
+from devstack.mocks import start_mock_erp, start_mock_salesforce
 from gateway.pipeline.reconcile import job_from_record
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DoneMarkers
 from gateway.settings import CoreSettings
-from mock_erp.launch import start_mock_erp
 from mock_erp.store import OrderStore
-from mock_salesforce.launch import start_mock_salesforce
 from tests.economy.stack import worker_env
 from tests.pipeline.fake_salesforce import FakeSalesforce
 from tests.pipeline.harness import notification, running_pipeline

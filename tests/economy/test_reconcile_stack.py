@@ -13,11 +13,10 @@ import pytest
 import redis
 from dramatiq import Message
 
-from gateway.pipeline.launch import start_workers
-from gateway.processes import free_port
-from mock_erp.launch import start_mock_erp
+from devstack.launch import start_workers
+from devstack.mocks import start_mock_erp, start_mock_salesforce
+from devstack.processes import free_port
 from mock_erp.store import OrderStore
-from mock_salesforce.launch import start_mock_salesforce
 from tests.economy.stack import run_sfgw, worker_env
 
 pytestmark = pytest.mark.slow

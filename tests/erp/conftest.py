@@ -11,16 +11,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from devstack.mocks import RunningErp, start_mock_erp
 from gateway.erp import ErpClient, ErpSettings
+from gateway.namespaces import SOAP11_ENVELOPE, WSDL, XSD
 from gateway.sfid import checksum_suffix
-from mock_erp.launch import RunningErp, start_mock_erp
 
 REPO = Path(__file__).resolve().parents[2]
-WSDL = REPO / "contracts" / "erp" / "erp_orders.wsdl"
-XSD = "http://www.w3.org/2001/XMLSchema"
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-ERP_NS = "urn:example:erp:orders:v1"
+ERP_WSDL = REPO / "contracts" / "erp" / "erp_orders.wsdl"
 
 _rng = random.SystemRandom()
 
@@ -32,8 +29,8 @@ def new_reference() -> str:
 
 
 def contract_schema() -> etree.XMLSchema:
-    root = etree.parse(str(WSDL)).getroot()
-    schema = root.find(f"{{{WSDL_NS}}}types/{{{XSD}}}schema")
+    root = etree.parse(str(ERP_WSDL)).getroot()
+    schema = root.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
     assert schema is not None
     # QName values in attributes (base="xsd:string") need the WSDL's prefixes in scope.
     standalone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
@@ -44,11 +41,11 @@ def contract_schema() -> etree.XMLSchema:
 def assert_valid_soap_response(body: bytes, schema: etree.XMLSchema) -> etree._Element:
     """The body is a SOAP 1.1 envelope whose payload (or fault detail) the contract accepts."""
     root = etree.fromstring(body)
-    assert root.tag == f"{{{SOAP_ENV}}}Envelope"
-    body_el = root.find(f"{{{SOAP_ENV}}}Body")
+    assert root.tag == f"{{{SOAP11_ENVELOPE}}}Envelope"
+    body_el = root.find(f"{{{SOAP11_ENVELOPE}}}Body")
     assert body_el is not None
     payload = body_el[0]
-    if payload.tag == f"{{{SOAP_ENV}}}Fault":
+    if payload.tag == f"{{{SOAP11_ENVELOPE}}}Fault":
         assert payload.findtext("faultcode")
         assert payload.findtext("faultstring")
         detail = payload.find("detail")

@@ -14,8 +14,8 @@ import pytest
 import requests
 from lxml import etree
 
+from devstack.mocks import RunningErp, start_mock_erp
 from gateway.erp import ErpPermanentError, ErpRetryableError, OrderRequest
-from mock_erp.launch import RunningErp, start_mock_erp
 
 from .conftest import (
     ERP_NS,

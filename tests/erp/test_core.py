@@ -18,7 +18,7 @@ from mock_erp.faults import FaultConfigError, Latency, loads_faults, parse_fault
 from mock_erp.service import ValidationProblem, validate_create
 from mock_erp.store import NewOrder, OrderStore
 
-from .conftest import REPO, WSDL, new_reference
+from .conftest import ERP_WSDL, REPO, new_reference
 
 
 def test_fault_document_round_trips_and_down_seconds_become_absolute() -> None:
@@ -137,7 +137,7 @@ def test_store_is_idempotent_across_threads(tmp_path: Path) -> None:
 
 
 def test_wsdl_address_is_rewritten() -> None:
-    out = wsdl_for(WSDL.read_bytes(), "http://example.test:9/erp/orders")
+    out = wsdl_for(ERP_WSDL.read_bytes(), "http://example.test:9/erp/orders")
     assert b'location="http://example.test:9/erp/orders"' in out
     assert b"127.0.0.1:8300" not in out
 

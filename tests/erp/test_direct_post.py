@@ -14,10 +14,10 @@ import pytest
 import requests
 from urllib3 import exceptions as u3
 
+from devstack.mocks import RunningErp
 from gateway.erp import ErpRetryableError, OrderRequest
 from gateway.erp_http import as_requests_error, direct_post_for
 from gateway.http_session import pooled_session
-from mock_erp.launch import RunningErp
 
 from .conftest import SOAP_ENV, ClientFactory, new_reference
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.mocks import RunningErp, start_mock_erp
 from gateway.erp import ErpError, ErpRetryableError, OrderRequest
-from mock_erp.launch import RunningErp, start_mock_erp
 from mock_erp.store import OrderStore
 
 from .conftest import ClientFactory, new_reference

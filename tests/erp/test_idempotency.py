@@ -9,8 +9,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devstack.mocks import RunningErp
 from gateway.erp import OrderRequest
-from mock_erp.launch import RunningErp
 from mock_erp.store import OrderStore
 
 from .conftest import ClientFactory, new_reference

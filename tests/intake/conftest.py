@@ -14,11 +14,11 @@ import redis
 import requests
 from lxml import etree
 
-from gateway.intake.launch import RunningGateway, start_gateway
+from devstack.launch import RunningGateway, start_gateway
+from gateway.namespaces import SOAP11_ENVELOPE
 from tests.intake.messages import CONTRACTS, ORG
 from tests.intake.schema import reply_schema
 
-SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CONTRACT = "opportunity_with_fields"
 SECRET_KEY = "q3fV0Yl0m0mC2xYQyJw3n0X5pVsf3v9c7kQ2E1aN8bM="
 KNOWN_SESSION = "00D7F00000107Xs!AQ4AQKnownSecretSessionValue"
@@ -57,7 +57,7 @@ def fault_string(response: requests.Response) -> str:
     assert response.status_code == 500, response.text[:300]
     assert response.headers["Content-Type"].startswith("text/xml")
     root = etree.fromstring(response.content)
-    fault = root.find(f"{{{SOAPENV}}}Body/{{{SOAPENV}}}Fault")
+    fault = root.find(f"{{{SOAP11_ENVELOPE}}}Body/{{{SOAP11_ENVELOPE}}}Fault")
     assert fault is not None, response.text[:300]
     return fault.findtext("faultstring") or ""
 

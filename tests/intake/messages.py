@@ -16,11 +16,9 @@ from hypothesis import strategies as st
 
 from gateway import sfid
 from gateway.bindings.shape import OutboundMessageShape, read_outbound_shape
+from gateway.namespaces import ENTERPRISE_SOBJECT, OUTBOUND_MESSAGE, SOAP11_ENVELOPE
 from gateway.settings import PROJECT_ROOT
 
-SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
-OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
-SOBJECT = "urn:sobject.enterprise.soap.sforce.com"
 CONTRACTS = PROJECT_ROOT / "contracts" / "salesforce"
 
 ORG = "00D7F00000107XsUAI"
@@ -51,12 +49,12 @@ class Message:
     enterprise_url: str = "https://example.my.salesforce.com/services/Soap/c/62.0/00D7F00000107Xs"
     partner_url: str = "https://example.my.salesforce.com/services/Soap/u/62.0/00D7F00000107Xs"
     header: bool = False
-    namespace: str = OUTBOUND
+    namespace: str = OUTBOUND_MESSAGE
 
     def xml(self) -> bytes:
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}" '
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}" '
             'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
         ]
@@ -74,7 +72,7 @@ class Message:
         for record in self.records:
             parts.append(f"<Notification><Id>{escape(record.notification_id)}</Id>")
             type_attr = f' xsi:type="{record.xsi_type}"' if record.xsi_type else ""
-            parts.append(f'<sObject{type_attr} xmlns:sf="{SOBJECT}">')
+            parts.append(f'<sObject{type_attr} xmlns:sf="{ENTERPRISE_SOBJECT}">')
             if record.record_id is not None:
                 parts.append(f"<sf:Id>{escape(record.record_id)}</sf:Id>")
             for name, value in record.fields.items():

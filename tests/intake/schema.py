@@ -13,12 +13,10 @@ from pathlib import Path
 
 from lxml import etree
 
-XSD = "http://www.w3.org/2001/XMLSchema"
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
+from gateway.namespaces import SOAP11_ENVELOPE, WSDL, XSD
 
 SOAP_ENVELOPE_XSD = f"""<?xml version="1.0"?>
-<xs:schema xmlns:xs="{XSD}" xmlns:tns="{SOAPENV}" targetNamespace="{SOAPENV}">
+<xs:schema xmlns:xs="{XSD}" xmlns:tns="{SOAP11_ENVELOPE}" targetNamespace="{SOAP11_ENVELOPE}">
   <xs:element name="Envelope" type="tns:Envelope"/>
   <xs:complexType name="Envelope">
     <xs:sequence>
@@ -74,7 +72,8 @@ def reply_schema(wsdl_path: Path, workdir: Path) -> etree.XMLSchema:
     )
     driver = (
         f'<xs:schema xmlns:xs="{XSD}" targetNamespace="urn:driver">'
-        f'<xs:import namespace="{SOAPENV}" schemaLocation="soapenv.xsd"/>{imports}</xs:schema>'
+        f'<xs:import namespace="{SOAP11_ENVELOPE}" schemaLocation="soapenv.xsd"/>'
+        f"{imports}</xs:schema>"
     )
     (workdir / "driver.xsd").write_text(driver)
     return etree.XMLSchema(etree.parse(str(workdir / "driver.xsd")))

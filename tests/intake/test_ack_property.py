@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from devstack.launch import RunningGateway, start_gateway
 from gateway import sfid
-from gateway.intake.launch import RunningGateway, start_gateway
 from tests.intake.conftest import CONTRACT, SECRET_KEY, Queues, fault_string, is_ack, post
 from tests.intake.messages import ACTION, ORG, OTHER_ORG, Message, make_id, messages, shape
 from tests.intake.schema import assert_schema_valid

@@ -20,8 +20,8 @@ import requests
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.worker import Worker
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.intake.launch import RunningGateway, start_gateway
+from devstack.embedded_redis import EmbeddedRedis
+from devstack.launch import RunningGateway, start_gateway
 from gateway.jobs import NotificationJob
 from tests.intake.conftest import CONTRACT, Queues, fault_string, is_ack, post
 from tests.intake.messages import ORG, simple_message

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.intake.launch import RunningGateway, start_gateway
+from devstack.launch import RunningGateway, start_gateway
 from gateway.secrets import SecretBox
 from tests.intake.conftest import (
     CONTRACT,

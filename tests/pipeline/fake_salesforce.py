@@ -19,9 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
-SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
-PARTNER = "urn:partner.soap.sforce.com"
-SOBJECT = "urn:sobject.partner.soap.sforce.com"
+from gateway.namespaces import PARTNER, PARTNER_SOBJECT, SOAP11_ENVELOPE
+
 ORG_ID = "00D000000000001AAA"
 
 
@@ -207,10 +206,11 @@ class _Handler(BaseHTTPRequestHandler):
             code = org.call_errors.pop(0)
             self._fault(code, code)
             return
-        payload = root.find(f"{{{SOAPENV}}}Body")[0]
+        payload = root.find(f"{{{SOAP11_ENVELOPE}}}Body")[0]
         name = etree.QName(payload).localname
         out = [
-            f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}" xmlns="{PARTNER}" xmlns:sf="{SOBJECT}"'
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}" xmlns="{PARTNER}" '
+            f'xmlns:sf="{PARTNER_SOBJECT}"'
             ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             f"<soapenv:Header><LimitInfoHeader><limitInfo><current>{org.api_calls}</current>"
             "<limit>15000</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader>"
@@ -219,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "update":
             out.append("<updateResponse>")
             for sobj in payload.findall(f"{{{PARTNER}}}sObjects"):
-                rid = sobj.findtext(f"{{{SOBJECT}}}Id")
+                rid = sobj.findtext(f"{{{PARTNER_SOBJECT}}}Id")
                 values = {
                     etree.QName(el).localname: el.text
                     for el in sobj
@@ -261,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, code: str, message: str) -> None:
         body = (
-            f'<soapenv:Envelope xmlns:soapenv="{SOAPENV}"'
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}"'
             ' xmlns:sf="urn:fault.partner.soap.sforce.com"'
             ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
             f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring>"

@@ -31,8 +31,8 @@ from dramatiq.middleware import Middleware, Retries
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from devstack.embedded_redis import EmbeddedRedis
 from gateway.broker import BrokerSettings, SfgwRedisBroker, make_broker
-from gateway.embedded_redis import EmbeddedRedis
 from gateway.settings import CoreSettings
 
 QUEUE = "outage"

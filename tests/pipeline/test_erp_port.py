@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from devstack.mocks import RunningErp, start_mock_erp
 from gateway import sfid
 from gateway.erp import ErpPermanentError, ErpRetryableError
 from gateway.pipeline.erp_port import ErpOrderService
 from gateway.pipeline.policy import OrderDraft, Permanent, Retry, RetryPolicy, classify
-from mock_erp.launch import RunningErp, start_mock_erp
 
 pytestmark = pytest.mark.slow
 

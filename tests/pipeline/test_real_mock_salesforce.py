@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway.pipeline.settings import PipelineSettings
 from gateway.salesforce.auth import TokenManager
 from gateway.salesforce.callbacks import (
@@ -20,7 +21,6 @@ from gateway.salesforce.callbacks import (
 )
 from gateway.salesforce.errors import SalesforceError
 from gateway.settings import CoreSettings
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 
 pytestmark = pytest.mark.slow
 

@@ -42,7 +42,7 @@ def _enqueue(core: CoreSettings, payload: dict) -> None:
 def test_worker_processes_jobs_and_exports_metrics(
     sf_env: dict[str, str], core: CoreSettings, client: redis.Redis, tmp_path: Path
 ) -> None:
-    from gateway.pipeline.launch import start_workers
+    from devstack.launch import start_workers
 
     skipped = notification(1, fields=dict(notification(1).fields, Order_Number__c="SO-123456"))
     broken = notification(2, opp="0015g00000XyZaBAAR")  # an Account id: permanent
@@ -85,7 +85,7 @@ def test_sigkilled_workers_messages_are_redelivered_within_a_minute(
     on 10 % of broker calls: with the 2 % default and one idle worker process (about one
     call per second on the queue) the expected wait after the heartbeat expired is
     ~50 s, so 60 s would not hold reliably (measured 46.9 s in one run)."""
-    from gateway.pipeline.launch import start_workers
+    from devstack.launch import start_workers
 
     job = replace(notification(3, fields={}), contract="opportunity_id_only")
     fake_sf.org.records[job.record_id] = {

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from gateway.processes import free_port
+from devstack.processes import free_port
 
 ACK = (
     b'<?xml version="1.0" encoding="UTF-8"?>'

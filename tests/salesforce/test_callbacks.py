@@ -18,8 +18,8 @@ import requests
 import zeep
 from lxml import etree
 
+from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway import sfid
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
 
 from .conftest import KeyPair, make_keypair
 

@@ -19,9 +19,9 @@ import pytest
 import requests
 from lxml import etree
 
+from devstack.mocks import start_mock_salesforce
 from gateway.soap import parse_envelope
 from mock_salesforce.delivery import retry_delay
-from mock_salesforce.launch import start_mock_salesforce
 
 from .conftest import Listener, outbound_schema
 

@@ -50,7 +50,8 @@ from hypothesis.stateful import (
 from lxml import etree
 
 from gateway import sfid
-from mock_salesforce.outbound import OUTBOUND_NS, render_message
+from gateway.namespaces import OUTBOUND_MESSAGE
+from mock_salesforce.outbound import render_message
 from tests.system.invariant_stack import CONTRACT, Stack, post
 
 #: A second org: same notification ids can exist in two orgs (ids are unique per org).
@@ -87,7 +88,7 @@ def is_ack(status: int, body: bytes) -> bool:
         root = etree.fromstring(body)
     except etree.XMLSyntaxError:
         return False
-    acks = root.findall(f".//{{{OUTBOUND_NS}}}Ack")
+    acks = root.findall(f".//{{{OUTBOUND_MESSAGE}}}Ack")
     return len(acks) == 1 and (acks[0].text or "").strip() == "true"
 
 

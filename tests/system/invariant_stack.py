@@ -29,12 +29,10 @@ import redis
 import requests
 from cryptography.fernet import Fernet
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.intake.launch import RunningGateway, start_gateway
-from gateway.pipeline.launch import RunningWorkers, start_workers
-from gateway.processes import ChildProcess, free_port, wait_for_http
-from mock_erp.launch import RunningErp, start_mock_erp
-from mock_salesforce.launch import RunningSalesforce, start_mock_salesforce
+from devstack.embedded_redis import EmbeddedRedis
+from devstack.launch import RunningGateway, RunningWorkers, start_gateway, start_workers
+from devstack.mocks import RunningErp, RunningSalesforce, start_mock_erp, start_mock_salesforce
+from devstack.processes import ChildProcess, free_port, wait_for_http
 
 CONTRACT = "opportunity_with_fields"
 QUEUE_KEYS = ("orders.msgs", "orders.DQ.msgs", "callbacks.msgs", "callbacks.DQ.msgs")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.processes import free_port
+from devstack.processes import free_port
 from tests.system.demo_watch import DemoRun, start_demo
 
 pytestmark = pytest.mark.slow

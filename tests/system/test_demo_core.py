@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cli import build_parser
-from gateway.demo import (
+from devstack.demo import (
     OrderRecord,
     Progress,
     Reporter,
@@ -19,7 +18,8 @@ from gateway.demo import (
     stalled_stage,
     verify,
 )
-from gateway.stack import iter_metric_samples, metric_total
+from devstack.stack import iter_metric_samples, metric_total
+from gateway.cli import build_parser
 
 IDS = ["006000000000001AAA", "006000000000002AAA", "006000000000003AAA"]
 
@@ -208,7 +208,7 @@ def test_a_non_empty_workdir_is_refused_with_one_line(tmp_path, capsys) -> None:
 
 
 def test_a_launchers_error_becomes_one_line_with_the_reason_from_the_log_tail() -> None:
-    from gateway.stack import _one_line
+    from devstack.stack import _one_line
 
     message = "sfgw worker exited during start-up:\nstarting\nsfgw: error: SFGW_X=5 is too low\n"
     assert _one_line(message) == (

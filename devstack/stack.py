@@ -8,7 +8,7 @@ each other, so the wiring lives here once::
         ...
 
 Every part runs on a free loopback port in its own process group (see
-:mod:`gateway.processes`). Start-up is all or nothing: when a part fails to start, the
+:mod:`devstack.processes`). Start-up is all or nothing: when a part fails to start, the
 parts already running are stopped before the error (:class:`StackError`, which names the
 part and its log) reaches the caller. :meth:`Stack.stop` stops everything and may be
 called any number of times.
@@ -39,12 +39,17 @@ import requests
 from cryptography.fernet import Fernet
 from redis import Redis, RedisError
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.intake.launch import RunningGateway, start_gateway
-from gateway.pipeline.launch import RunningWorkers, start_workers
-from gateway.processes import ChildProcess, free_port
-from mock_erp.launch import RunningErp, erp_url, start_mock_erp
-from mock_salesforce.launch import RunningSalesforce, salesforce_url, start_mock_salesforce
+from devstack.embedded_redis import EmbeddedRedis
+from devstack.launch import RunningGateway, RunningWorkers, start_gateway, start_workers
+from devstack.mocks import (
+    RunningErp,
+    RunningSalesforce,
+    erp_url,
+    salesforce_url,
+    start_mock_erp,
+    start_mock_salesforce,
+)
+from devstack.processes import ChildProcess, free_port
 from mock_salesforce.store import DEFAULT_FAULTS as DEFAULT_SALESFORCE_FAULTS
 
 CALLBACK_APIS = ("rest", "collections", "soap")

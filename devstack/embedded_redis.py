@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.processes import ChildProcess, free_port, wait_for_port
+from devstack.processes import ChildProcess, free_port, wait_for_port
 
 
 class EmbeddedRedisError(RuntimeError):

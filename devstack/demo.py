@@ -1,6 +1,6 @@
 """``sfgw demo``: the whole flow on one machine, watched stage by stage, then verified.
 
-It starts the stack (:mod:`gateway.stack`), closes N Opportunities in the mock org and
+It starts the stack (:mod:`devstack.stack`), closes N Opportunities in the mock org and
 follows every notification through the four stages a reader cares about: sent by
 Salesforce, acked by the gateway, order created in the ERP, Opportunity updated. It ends
 with a summary and exits 0 only when the records prove the promise: exactly N orders,
@@ -31,8 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from gateway.cli_support import CommandError, Subparsers, render_table
-from gateway.stack import (
+from devstack.stack import (
     CALLBACK_APIS,
     CONTRACTS,
     Stack,
@@ -42,6 +41,7 @@ from gateway.stack import (
     prepare_stack,
     read_metrics,
 )
+from gateway.cli_support import CommandError, Subparsers, render_table
 
 POLL_INTERVAL_S = 0.5
 PLAIN_PROGRESS_EVERY_S = 5.0
