@@ -66,7 +66,7 @@ from devstack.demo import (
 )
 from devstack.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
 from gateway.cli_support import render_table
-from gateway.salesforce.callbacks import MAX_RECORDS_PER_CALL
+from gateway.salesforce.api import MAX_RECORDS_PER_CALL
 
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000
@@ -479,13 +479,18 @@ class Clients:
 
 def _clients(stack: Stack, pool_size: int) -> Clients:
     from gateway.erp import ErpClient, ErpSettings
-    from gateway.pipeline.settings import SalesforceSettings
+    from gateway.http import ProxySettings, requests_session
+    from gateway.salesforce.api import CollectionsApi, RestApi
     from gateway.salesforce.auth import AccessToken
-    from gateway.salesforce.callbacks import CollectionsApi, RestApi, make_http_session
+    from gateway.salesforce.settings import SalesforceSettings
+    from gateway.settings import PROJECT_ROOT
 
     erp = Stack.need(stack.erp, "mock ERP")
     sf = Stack.need(stack.salesforce, "mock Salesforce")
-    erp_settings = ErpSettings.from_env({"SFGW_ERP_URL": erp.url, "SFGW_ERP_POOL_SIZE": "32"})
+    erp_settings = ErpSettings.from_env(
+        {"SFGW_ERP_URL": erp.url, "SFGW_ERP_POOL_SIZE": "32"},
+        contracts_dir=PROJECT_ROOT / "contracts",
+    )
     sf_settings = SalesforceSettings.from_env(
         {
             "SFGW_SF_LOGIN_URL": sf.url,
@@ -493,7 +498,7 @@ def _clients(stack: Stack, pool_size: int) -> Clients:
             "SFGW_SF_CLIENT_SECRET": sf.client_secret,
         }
     )
-    http = make_http_session(pool_size)
+    http = requests_session(ProxySettings(), pool_size=pool_size)
 
     def token() -> AccessToken:
         # A fresh token request on a fresh connection every time, as a peer without a
@@ -511,7 +516,7 @@ def _clients(stack: Stack, pool_size: int) -> Clients:
 
 
 def _order_request(oid: str) -> Any:
-    from gateway.erp import OrderRequest
+    from gateway.orders import OrderRequest
 
     return OrderRequest(
         external_reference=oid,
@@ -522,7 +527,7 @@ def _order_request(oid: str) -> Any:
 
 
 def _update(api: Any, token: Any, org_id: str, done: Sequence[tuple[str, Any]]) -> None:
-    from gateway.salesforce.callbacks import RecordUpdate
+    from gateway.salesforce.api import RecordUpdate
 
     updates = [
         RecordUpdate(oid, {"Order_Number__c": order.order_number, "Order_Status__c": order.status})

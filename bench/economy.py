@@ -23,18 +23,18 @@ from typing import Any
 
 import redis
 from cryptography.fernet import Fernet
-from dramatiq import Message
 
 from bench.common import host_facts, quantile, salesforce_time, shown, stamp, write_results
 from devstack.launch import start_workers
 from devstack.mocks import RunningSalesforce, start_mock_salesforce
-from gateway.broker import make_broker
+from gateway.broker import CALLBACKS_QUEUE, SEND_CALLBACK, BrokerSettings, make_broker, message_for
 from gateway.cli_support import print_table
-from gateway.pipeline.actors import retry_policy
-from gateway.pipeline.coalesce import CallbackCoalescer, CoalesceSettings
-from gateway.pipeline.messages import CallbackJob
+from gateway.pipeline.callbacks.coalescer import CallbackCoalescer
+from gateway.pipeline.callbacks.job import CallbackJob
+from gateway.pipeline.callbacks.settings import CallbackSettings
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
+from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
 
 MODES = ("rest", "collections", "soap")
@@ -72,22 +72,13 @@ def _feed(env: dict[str, str], jobs: list[dict[str, Any]]) -> dict[str, float]:
     core = CoreSettings.from_env(env)
     settings = PipelineSettings.from_env(env)
     handed: dict[str, float] = {}
-    if settings.salesforce.callback_api == "rest":
-        broker = make_broker(core)
+    if SalesforceSettings.from_env(env).callback_api == "rest":
+        broker = make_broker(core, BrokerSettings.from_env(env))
         try:
-            broker.declare_queue("callbacks")
+            broker.declare_queue(CALLBACKS_QUEUE)
             for job in jobs:
                 handed[job["opportunity_id"]] = time.time()
-                message: Message[None] = Message(
-                    queue_name="callbacks",
-                    actor_name="send_callback",
-                    args=(job,),
-                    kwargs={},
-                    options={},
-                    message_id=str(uuid.uuid4()),
-                    message_timestamp=int(time.time() * 1000),
-                )
-                broker.enqueue(message)
+                broker.enqueue(message_for(CALLBACKS_QUEUE, SEND_CALLBACK, job))
         finally:
             broker.close()
         return handed
@@ -96,13 +87,13 @@ def _feed(env: dict[str, str], jobs: list[dict[str, Any]]) -> dict[str, float]:
         coalescer = CallbackCoalescer(
             client=client,
             core=core,
-            coalesce=CoalesceSettings.from_env(env),
-            policy=retry_policy(settings),
+            coalesce=CallbackSettings.from_env(env),
+            policy=settings.retry_policy,
             dead_letters=DeadLetters(client, core),
         )
         for job in jobs:
             handed[job["opportunity_id"]] = time.time()
-            coalescer.add(job)
+            coalescer.add(CallbackJob.from_dict(job))
     finally:
         client.close()
     return handed

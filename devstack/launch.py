@@ -17,6 +17,8 @@ from pathlib import Path
 import redis
 
 from devstack.processes import ChildProcess, StartupError, free_port, wait_for_http, wait_for_port
+from gateway.broker import QueueReader
+from gateway.settings import CoreSettings
 
 
 @dataclass
@@ -117,12 +119,12 @@ def start_workers(
             "SFGW_WORKER_METRICS_DIR": str(workdir / "prometheus"),
         }
     )
-    heartbeats = f"{redis_prefix}:dramatiq:__heartbeats__"
     client = redis.Redis.from_url(redis_url)
+    queues = QueueReader(client, CoreSettings.from_env({**child_env, "SFGW_REDIS_URL": redis_url}))
     # Only new broker ids count: a group that is still stopping (a restart overlaps the
     # old group's shutdown with the new one's start-up) heartbeats too.
     try:
-        earlier = set(client.zrange(heartbeats, 0, -1))
+        earlier = queues.live_brokers(0)
     except BaseException:
         client.close()
         raise
@@ -139,8 +141,7 @@ def start_workers(
         while True:
             if not child.running():
                 raise StartupError(f"sfgw worker exited during start-up:\n{child.log_tail()}")
-            recent = client.zrangebyscore(heartbeats, started_ms, "+inf")
-            if len(set(recent) - earlier) >= processes:
+            if len(queues.live_brokers(started_ms) - earlier) >= processes:
                 break
             if time.monotonic() > deadline:
                 child.stop()

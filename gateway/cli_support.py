@@ -8,8 +8,11 @@ reason on stderr), 2 usage error (argparse's own), and 3 for "breaking change fo
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 Handler = Callable[[argparse.Namespace], int]
@@ -63,3 +66,25 @@ def print_table(
     headers: Sequence[str], rows: Sequence[Sequence[object]], stream: TextIO = sys.stdout
 ) -> None:
     print(render_table(headers, rows), file=stream)
+
+
+_RELATIVE = re.compile(r"(\d+)\s*([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(value: str, now: float | None = None) -> float:
+    """``--since``: ``90s``, ``30m``, ``2h``, ``1d`` ago, or an ISO 8601 time (UTC when it
+    names no zone; ``Z`` and offsets are understood). One parser for every command."""
+    now = time.time() if now is None else now
+    match = _RELATIVE.fullmatch(value.strip())
+    if match:
+        return now - int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(
+            f"--since {value!r}: use an ISO time like 2026-11-27T18:00Z or 30m, 2h, 1d"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

@@ -1,4 +1,10 @@
-"""The ERP client: zeep, built once per process from the local contract.
+"""The ERP client: zeep builds and reads the SOAP messages, urllib3 carries them.
+
+zeep, loaded once per process from the local contract (``contracts/erp``), turns an
+:class:`~gateway.orders.OrderRequest` into the ``CreateOrder`` envelope and the answer
+back into Python values, faults included. The POST itself goes over a urllib3 pool for
+the ERP's URL (:func:`gateway.http.urllib3_pool`): one order is one call, and
+``requests``' per-call bookkeeping cost about as much CPU as the call.
 
 Every failure becomes one of two exceptions, so the order pipeline only decides "try
 again later" or "park it with the reason":
@@ -21,27 +27,24 @@ malformed or unexpected response (not the contract)    permanent   needs a perso
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import threading
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import requests
+import urllib3
 from lxml import etree
+from urllib3 import exceptions as u3
 
 from gateway.config import Env, env_float, env_int, env_url
-from gateway.erp_http import REDIRECTS, direct_post_for
-from gateway.http_session import pooled_session
-from gateway.namespaces import ERP_ORDERS
-from gateway.settings import CoreSettings
+from gateway.http import ProxySettings, requests_session, urllib3_pool
+from gateway.namespaces import ERP_ORDERS, SOAP11_ENVELOPE
+from gateway.orders import OrderRequest, PlacedOrder
 
 BINDING = f"{{{ERP_ORDERS}}}OrderBinding"
 _ORDER_NUMBER = re.compile(r"SO-[0-9]{6,}")
+_SOAP_FAULT = f"{{{SOAP11_ENVELOPE}}}Body/{{{SOAP11_ENVELOPE}}}Fault"
 
 
 class ErpError(Exception):
@@ -75,14 +78,13 @@ class ErpSettings:
     contract_path: Path
 
     @classmethod
-    def from_env(cls, env: Env | None = None) -> ErpSettings:
+    def from_env(cls, env: Env | None, *, contracts_dir: Path) -> ErpSettings:
         env = os.environ if env is None else env
         url = env_url(
             env, "SFGW_ERP_URL", "http://127.0.0.1:8300/erp/orders", schemes=("http", "https")
         )
-        assert url is not None  # noqa: S101 - a default is given
         return cls(
-            url=url,
+            url=url or "http://127.0.0.1:8300/erp/orders",
             connect_timeout_s=env_float(
                 env, "SFGW_ERP_CONNECT_TIMEOUT_S", 5.0, minimum=0.01, maximum=300
             ),
@@ -90,118 +92,68 @@ class ErpSettings:
                 env, "SFGW_ERP_READ_TIMEOUT_S", 30.0, minimum=0.01, maximum=3600
             ),
             pool_size=env_int(env, "SFGW_ERP_POOL_SIZE", 10, minimum=1, maximum=1000),
-            contract_path=CoreSettings.from_env(env).contracts_dir / "erp" / "erp_orders.wsdl",
+            contract_path=contracts_dir / "erp" / "erp_orders.wsdl",
         )
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    external_reference: str
-    customer_reference: str | None = None
-    title: str | None = None
-    amount: Decimal | None = None
-    currency_code: str | None = None
-    close_date: date | None = None
-
-
-@dataclass(frozen=True)
-class OrderResult:
-    order_number: str
-    status: str
-    created: bool
-    external_reference: str
-
-
-def _build_transport(settings: ErpSettings) -> Any:
-    import zeep
-
-    transport_base: Any = zeep.Transport
-
-    class _StatusRecordingTransport(transport_base):  # type: ignore[misc]
-        """Remembers each thread's last HTTP status (zeep's Fault does not carry it) and
-        posts to the ERP through :class:`gateway.erp_http.DirectPost` when it can."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.last = threading.local()
-            self.direct = direct_post_for(
-                settings.url,
-                self.session,
-                pool_size=settings.pool_size,
-                connect_timeout_s=settings.connect_timeout_s,
-                read_timeout_s=settings.read_timeout_s,
-            )
-
-        def post(self, address: str, message: Any, headers: Any) -> Any:
-            self.last.status = None
-            response = None
-            direct = self.direct
-            # zeep's DEBUG log of every exchange lives in its own post: keep it there
-            if (
-                direct is not None
-                and address == direct.url
-                and not self.logger.isEnabledFor(logging.DEBUG)
-            ):
-                response = direct.post(message, headers)
-                if response.status_code in REDIRECTS:
-                    response = None  # the session follows redirects
-            if response is None:
-                response = super().post(address, message, headers)
-            self.last.status = response.status_code
-            return response
-
-    session = pooled_session(pool_connections=2, pool_size=settings.pool_size)
-    return _StatusRecordingTransport(
-        session=session,
-        timeout=settings.connect_timeout_s,
-        operation_timeout=(settings.connect_timeout_s, settings.read_timeout_s),
-    )
 
 
 class ErpClient:
     """Thread-safe; build one per process (loading the WSDL costs tens of milliseconds)."""
 
-    def __init__(self, settings: ErpSettings) -> None:
+    def __init__(self, settings: ErpSettings, proxies: ProxySettings | None = None) -> None:
         import zeep
 
         zeep_any: Any = zeep  # zeep ships no complete type hints
+        proxies = proxies or ProxySettings()
         self.settings = settings
-        self._transport = _build_transport(settings)
-        zeep_settings = zeep_any.Settings(
-            strict=True,
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-            xml_huge_tree=False,
-        )
         self._client = zeep_any.Client(
-            str(settings.contract_path), transport=self._transport, settings=zeep_settings
+            str(settings.contract_path),
+            # only the (local) WSDL is loaded through zeep's transport
+            transport=zeep_any.Transport(session=requests_session(proxies, pool_size=1)),
+            settings=zeep_any.Settings(
+                strict=True,
+                forbid_dtd=True,
+                forbid_entities=True,
+                forbid_external=True,
+                xml_huge_tree=False,
+            ),
         )
         self._service: Any = self._client.create_service(BINDING, settings.url)
+        self._binding: Any = self._client.wsdl.bindings[BINDING]
+        self._pool = urllib3_pool(
+            settings.url,
+            proxies,
+            pool_size=settings.pool_size,
+            headers={"User-Agent": "sfgw", "Accept-Encoding": "gzip, deflate"},
+        )
+        self._timeout = urllib3.Timeout(
+            connect=settings.connect_timeout_s, read=settings.read_timeout_s
+        )
+        # one redirect chain of up to 3 hops is followed (CreateOrder is idempotent);
+        # nothing else is retried here: that is the pipeline's job
+        self._retries = urllib3.Retry(total=None, connect=0, read=0, other=0, status=0,
+                                      redirect=3)  # fmt: skip
 
     def close(self) -> None:
-        if self._transport.direct is not None:
-            self._transport.direct.close()
-        self._transport.session.close()
+        self._pool.clear()
 
     # -- operations --------------------------------------------------------------------
-    def create_order(self, req: OrderRequest) -> OrderResult:
-        args: dict[str, Any] = {"ExternalReference": req.external_reference}
+    def create_order(self, request: OrderRequest) -> PlacedOrder:
+        args: dict[str, Any] = {"ExternalReference": request.external_reference}
         for key, value in (
-            ("CustomerReference", req.customer_reference),
-            ("Title", req.title),
-            ("Amount", req.amount),
-            ("CurrencyCode", req.currency_code),
-            ("CloseDate", req.close_date),
+            ("CustomerReference", request.customer_reference),
+            ("Title", request.title),
+            ("Amount", request.amount),
+            ("CurrencyCode", request.currency_code),
+            ("CloseDate", request.close_date),
         ):
             if value is not None:
                 args[key] = value
         response = self._call("CreateOrder", args)
-        return self._result(response, created_field=True, expected_reference=req.external_reference)
+        return _placed(response, created_field=True, reference=request.external_reference)
 
     def get_order(
         self, order_number: str | None = None, external_reference: str | None = None
-    ) -> OrderResult | None:
+    ) -> PlacedOrder | None:
         if (order_number is None) == (external_reference is None):
             raise ValueError("give exactly one of order_number or external_reference")
         args = (
@@ -213,127 +165,151 @@ class ErpClient:
             order = self._call("GetOrder", args)
         except _NotFound:
             return None
-        return self._result(order, created_field=False, expected_reference=external_reference)
+        return _placed(order, created_field=False, reference=external_reference)
 
     # -- plumbing ----------------------------------------------------------------------
     def _call(self, operation: str, args: dict[str, Any]) -> Any:
-        import zeep.exceptions
-
+        envelope = self._client.create_message(self._service, operation, **args)
+        action = self._binding.get(operation).soapaction or ""
         try:
-            return getattr(self._service, operation)(**args)
-        except requests.exceptions.ConnectTimeout:
-            raise ErpRetryableError(
-                f"ERP {operation}: connecting to {self.settings.url} timed out after "
+            reply = self._pool.urlopen(
+                "POST",
+                self.settings.url,
+                body=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'},
+                timeout=self._timeout,
+                retries=self._retries,
+                preload_content=True,
+            )
+        except u3.HTTPError as error:
+            raise ErpRetryableError(f"ERP {operation}: {self._unreachable(error)}") from None
+        return self._read(operation, reply.status, reply.data)
+
+    def _unreachable(self, error: u3.HTTPError) -> str:
+        reason: Exception = error
+        if isinstance(error, u3.MaxRetryError) and error.reason is not None:
+            reason = error.reason
+        text = str(reason)
+        if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
+            reason, u3.NewConnectionError
+        ):
+            return (
+                f"connecting to {self.settings.url} timed out after "
                 f"{self.settings.connect_timeout_s:g}s"
-            ) from None
-        except requests.exceptions.ReadTimeout:
-            raise ErpRetryableError(
-                f"ERP {operation}: no response within {self.settings.read_timeout_s:g}s "
+            )
+        if isinstance(reason, u3.ReadTimeoutError):
+            return (
+                f"no response within {self.settings.read_timeout_s:g}s "
                 "(the order may have been created; retrying is safe)"
-            ) from None
-        except requests.exceptions.ConnectionError as error:
-            raise ErpRetryableError(
-                f"ERP {operation}: {_describe_connection_error(error)} ({self.settings.url})"
-            ) from None
-        except requests.exceptions.RequestException as error:
-            raise ErpRetryableError(f"ERP {operation}: HTTP error {type(error).__name__}") from None
-        except zeep.exceptions.Fault as fault:
-            raise self._map_fault(operation, fault) from None
-        except zeep.exceptions.TransportError as error:
-            status = error.status_code or 0
-            if status >= 500 or status in (408, 429):
-                raise ErpRetryableError(
-                    f"ERP {operation}: HTTP {status} without a SOAP answer"
-                ) from None
-            raise ErpPermanentError(
+            )
+        if "refused" in text.lower() or "Errno 111" in text:
+            return f"connection refused (the ERP is down or not listening) ({self.settings.url})"
+        if "RemoteDisconnected" in text or "without response" in text:
+            return (
+                "the ERP closed the connection without a response "
+                f"(the order may exist; retrying is safe) ({self.settings.url})"
+            )
+        if "reset" in text.lower():
+            return (
+                "the connection was reset (the order may exist; retrying is safe) "
+                f"({self.settings.url})"
+            )
+        return f"connection failed ({type(reason).__name__}) ({self.settings.url})"
+
+    def _read(self, operation: str, status: int, data: bytes) -> Any:
+        """The answer's body as zeep's result, or the error it means (module doc)."""
+        import zeep.exceptions
+        from zeep import loader
+
+        parse_xml: Any = loader.parse_xml  # annotated for str; it takes the bytes as sent
+
+        retryable = status >= 500 or status in (408, 429)
+        not_soap = (
+            ErpRetryableError(f"ERP {operation}: HTTP {status} without a SOAP answer")
+            if retryable
+            else ErpPermanentError(
                 f"ERP {operation}: HTTP {status}; the response is not SOAP from the contract"
-            ) from None
+            )
+        )
+        if not data:
+            raise not_soap
+        try:
+            document = parse_xml(data, self._client.transport, settings=self._client.settings)
+        except (etree.LxmlError, ValueError, zeep.exceptions.Error):
+            raise not_soap from None
+        operation_obj = self._binding.get(operation)
+        if status != 200 or document.find(_SOAP_FAULT) is not None:
+            if document.find(_SOAP_FAULT) is None:
+                raise not_soap
+            try:
+                self._binding.process_error(document, operation_obj)
+            except zeep.exceptions.Fault as fault:
+                raise _fault_error(operation, fault, status) from None
+        try:
+            return operation_obj.process_reply(document)
         except (zeep.exceptions.Error, etree.LxmlError, ValueError, TypeError) as error:
             raise ErpPermanentError(
                 f"ERP {operation}: the response does not match the contract "
                 f"({type(error).__name__}: {str(error)[:160]})"
             ) from None
 
-    def _map_fault(self, operation: str, fault: Any) -> Exception:
-        status = getattr(self._transport.last, "status", None)
-        detail = fault.detail
-        declared = None
-        if isinstance(detail, etree._Element):  # a non-SOAP body gives a string here
-            for child in detail:
-                if isinstance(child.tag, str) and etree.QName(child).namespace == ERP_ORDERS:
-                    declared = child
-                    break
 
-        def text(name: str) -> str | None:
-            if declared is None:
-                return None
-            node = declared.find(f"{{{ERP_ORDERS}}}{name}")
-            return None if node is None else (node.text or "")
-
-        if declared is not None:
-            kind = etree.QName(declared).localname
-            if kind == "ValidationFault":
-                field = text("Field")
-                where = f" (field {field})" if field else ""
-                return ErpPermanentError(
-                    f"ERP rejected {operation}: {text('Code')}: {text('Message')}{where}"
-                )
-            if kind == "UnavailableFault":
-                after = text("RetryAfterSeconds")
-                hint = f"; retry after {after}s" if after else ""
-                return ErpRetryableError(
-                    f"ERP unavailable for {operation}: {text('Message')}{hint}"
-                )
-            if kind == "OrderNotFoundFault":
-                return _NotFound(text("Message") or "not found")
-        code = (fault.code or "").rsplit(":", 1)[-1]
-        where = f"HTTP {status}" if status else "a SOAP fault"
-        message = f"ERP {operation} failed with {where}: {fault.message}"
-        if status is not None and 400 <= status < 500:
-            return ErpPermanentError(message)
-        if code == "Client":
-            return ErpPermanentError(message)
-        return ErpRetryableError(message)
-
-    @staticmethod
-    def _result(
-        response: Any, *, created_field: bool, expected_reference: str | None
-    ) -> OrderResult:
-        fields = ["OrderNumber", "ExternalReference", "Status"]
-        if created_field:
-            fields.append("Created")
-        values = [getattr(response, name, None) for name in fields]
-        missing = [name for name, value in zip(fields, values, strict=True) if value is None]
-        if missing:
-            raise ErpPermanentError(
-                f"ERP response does not match the contract: no {', '.join(missing)}"
-            )
-        number, reference, status = (str(value) for value in values[:3])
-        created = bool(values[3]) if created_field else False
-        if not _ORDER_NUMBER.fullmatch(number):
-            raise ErpPermanentError(f"ERP answered with a malformed order number {number[:40]!r}")
-        if expected_reference is not None and reference != expected_reference:
-            raise ErpPermanentError(
-                f"ERP answered for reference {reference[:40]!r}, not {expected_reference!r}"
-            )
-        return OrderResult(
-            order_number=number, status=status, created=created, external_reference=reference
+def _fault_error(operation: str, fault: Any, status: int) -> Exception:
+    detail = fault.detail
+    declared = None
+    if isinstance(detail, etree._Element):
+        declared = next(
+            (
+                c
+                for c in detail
+                if isinstance(c.tag, str) and etree.QName(c).namespace == ERP_ORDERS
+            ),
+            None,
         )
+
+    def text(name: str) -> str | None:
+        node = None if declared is None else declared.find(f"{{{ERP_ORDERS}}}{name}")
+        return None if node is None else (node.text or "")
+
+    if declared is not None:
+        kind = etree.QName(declared).localname
+        if kind == "ValidationFault":
+            field = text("Field")
+            where = f" (field {field})" if field else ""
+            return ErpPermanentError(
+                f"ERP rejected {operation}: {text('Code')}: {text('Message')}{where}"
+            )
+        if kind == "UnavailableFault":
+            after = text("RetryAfterSeconds")
+            hint = f"; retry after {after}s" if after else ""
+            return ErpRetryableError(f"ERP unavailable for {operation}: {text('Message')}{hint}")
+        if kind == "OrderNotFoundFault":
+            return _NotFound(text("Message") or "not found")
+    code = (fault.code or "").rsplit(":", 1)[-1]
+    message = f"ERP {operation} failed with HTTP {status}: {fault.message}"
+    if 400 <= status < 500 or code == "Client":
+        return ErpPermanentError(message)
+    return ErpRetryableError(message)
+
+
+def _placed(response: Any, *, created_field: bool, reference: str | None) -> PlacedOrder:
+    names = ["OrderNumber", "ExternalReference", "Status"] + (["Created"] if created_field else [])
+    values = [getattr(response, name, None) for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if value is None]
+    if missing:
+        raise ErpPermanentError(
+            f"ERP response does not match the contract: no {', '.join(missing)}"
+        )
+    number, external, status = (str(value) for value in values[:3])
+    if not _ORDER_NUMBER.fullmatch(number):
+        raise ErpPermanentError(f"ERP answered with a malformed order number {number[:40]!r}")
+    if reference is not None and external != reference:
+        raise ErpPermanentError(f"ERP answered for reference {external[:40]!r}, not {reference!r}")
+    created = bool(values[3]) if created_field else False
+    return PlacedOrder(
+        order_number=number, status=status, created=created, external_reference=external
+    )
 
 
 class _NotFound(Exception):
     pass
-
-
-def _describe_connection_error(error: requests.exceptions.ConnectionError) -> str:
-    text = str(error)
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused (the ERP is down or not listening)"
-    if "RemoteDisconnected" in text or "without response" in text:
-        return (
-            "the ERP closed the connection without a response "
-            "(the order may exist; retrying is safe)"
-        )
-    if "reset" in text.lower():
-        return "the connection was reset (the order may exist; retrying is safe)"
-    return f"connection failed ({type(error).__name__})"

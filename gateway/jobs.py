@@ -9,7 +9,7 @@ worker that needs it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: JSON-native field values: what a Salesforce field becomes once bound and validated
@@ -36,7 +36,9 @@ class NotificationJob:
     version: int = JOB_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The job as the JSON-native dict a Dramatiq message carries (a flat copy: the
+        fields dict is shared, not deep-copied as ``asdict`` would)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NotificationJob:
@@ -48,3 +50,6 @@ class NotificationJob:
         """(15-char org id, 18-char notification id): Salesforce keeps the notification id
         across redeliveries, and ids are only unique within one org."""
         return (self.organization_id[:15], self.notification_id)
+
+
+_FIELDS = tuple(spec.name for spec in fields(NotificationJob))

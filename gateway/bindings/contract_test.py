@@ -19,7 +19,6 @@ failure is shrunk by hypothesis and reported with the smallest message that show
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from gateway.bindings import samples
 from gateway.bindings.outbound import describe_class
 from gateway.bindings.samples import Message, Notification
 from gateway.bindings.shape import MAX_NOTIFICATIONS
+from gateway.broker import QueueReader
 from gateway.intake.app import SOAP_ROUTE_PREFIX, Endpoint, build_endpoints, create_app
 from gateway.intake.enqueue import DurableQueue
 from gateway.intake.settings import IntakeSettings
@@ -110,6 +110,7 @@ class IntakeUnderTest:
         app = create_app(self.settings, queue=self.queue, endpoints=self.endpoints)
         self.client = falcon.testing.TestClient(app)
         self.redis = redis.Redis.from_url(redis_url)
+        self.reader = QueueReader(self.redis, self.settings.core)
 
     def post(self, contract: str, body: bytes) -> Reply:
         result = self.client.simulate_post(
@@ -120,7 +121,7 @@ class IntakeUnderTest:
         return read_reply(result.status_code, result.content)
 
     def queued_jobs(self, queue: str) -> list[dict[str, Any]]:
-        return [json.loads(data)["args"][0] for data in self.queue.queued_messages(queue)]
+        return [message.args[0] for message in self.reader.queued(queue)]
 
     def stored_keys(self) -> list[str]:
         return [key.decode() for key in self.redis.scan_iter(match=f"{self.prefix}:*")]
@@ -189,7 +190,7 @@ def check_valid(intake: IntakeUnderTest, endpoint: Endpoint, message: Message) -
     again = intake.post(contract, body)
     if not again.acked:
         return Failure("redelivery", f"not acked: {again.fault or f'HTTP {again.status}'}", body)
-    queued = len(intake.queue.queued_messages(endpoint.route.queue))
+    queued = len(intake.reader.queued(endpoint.route.queue))
     if queued != len(expected):
         return Failure("redelivery", f"queued {queued - len(expected)} more job(s)", body)
     return None

@@ -5,26 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
 
-from gateway.cli_support import CommandError, Subparsers, print_table
+from gateway.cli_support import CommandError, Subparsers, parse_since, print_table
 from gateway.settings import CoreSettings
 
 if TYPE_CHECKING:
     from gateway.pipeline.status import CoalescedStatus
 
 SALESFORCE_WINDOW_S = 24 * 3600
-_RELATIVE = re.compile(r"(\d+)\s*([smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(subparsers: Subparsers) -> None:
@@ -91,23 +87,6 @@ def _when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def parse_since(value: str, now: float | None = None) -> float:
-    """``30m``, ``2h``, ``1d`` (ago) or an ISO 8601 time (UTC when no zone is given)."""
-    now = time.time() if now is None else now
-    match = _RELATIVE.fullmatch(value.strip())
-    if match:
-        return now - int(match.group(1)) * _UNITS[match.group(2)]
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise CommandError(
-            f"--since {value!r}: use an ISO time like 2026-11-27T18:00 or 30m, 2h, 1d"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -122,14 +101,14 @@ def _age(seconds: float | None) -> str:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from gateway.broker import BrokerSettings
-    from gateway.pipeline.settings import CALLBACKS_QUEUE, ORDERS_QUEUE, PipelineSettings
+    from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE
+    from gateway.pipeline.settings import WorkerSettings
 
-    core = CoreSettings.from_env()
-    core.require_redis_url()
-    core.require_secret_key()
-    BrokerSettings.from_env()
-    settings = PipelineSettings.from_env()
+    # Check every setting here: a bad one is one line and exit 1, not a worker boot loop.
+    worker_settings = WorkerSettings.from_env()
+    worker_settings.core.require_redis_url()
+    worker_settings.core.require_secret_key()
+    settings = worker_settings.pipeline
     env = dict(os.environ)
     if settings.metrics_port:
         metrics_dir = settings.metrics_dir or Path(tempfile.gettempdir()) / (
@@ -211,7 +190,7 @@ def dlq_show(args: argparse.Namespace) -> int:
 
 
 def dlq_replay(args: argparse.Namespace) -> int:
-    from gateway.broker import make_broker
+    from gateway.broker import BrokerSettings, make_broker
     from gateway.pipeline.replay import replay
     from gateway.pipeline.stores import DeadLetters
 
@@ -231,7 +210,7 @@ def dlq_replay(args: argparse.Namespace) -> int:
     else:
         since = parse_since(args.since) if args.since else None
         letters = list(dead_letters.iter(stage=args.stage, since=since))
-    broker = make_broker(core)
+    broker = make_broker(core, BrokerSettings.from_env())
     try:
         count = replay(broker, dead_letters, letters)
     finally:

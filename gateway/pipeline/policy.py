@@ -19,14 +19,13 @@ import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 
 import requests
 from redis.exceptions import RedisError
 
 from gateway import lexical, sfid
 from gateway.jobs import FieldValue
+from gateway.orders import OrderRequest
 from gateway.salesforce.errors import Kind, RecordOutcome, SalesforceError
 from gateway.secrets import redact
 
@@ -136,6 +135,34 @@ def classify_record(
     return _by_kind(outcome.kind, f"Salesforce {outcome.reason}", attempt, policy, rng)
 
 
+def decide(
+    failure: BaseException | RecordOutcome,
+    attempt: int,
+    policy: RetryPolicy,
+    *,
+    first_ms: int,
+    now_ms: int,
+    rng: random.Random | None = None,
+) -> Decision | None:
+    """What to do after one attempt of a job, the one place that says so.
+
+    ``failure`` is what the attempt raised, or one record's outcome in a Salesforce call
+    that succeeded as a whole (``None`` back: the record was saved). A retryable failure
+    stays a :class:`Retry` while the job is inside ``SFGW_RETRY_FOR_S`` counted from its
+    first attempt (``first_ms``); after that it becomes :class:`Permanent`, with one
+    wording everywhere: ``gave up after N attempts over the retry window: <reason>``.
+    """
+    if isinstance(failure, RecordOutcome):
+        decision = classify_record(failure, attempt, policy, rng)
+    else:
+        decision = classify(failure, attempt, policy, rng)
+    if isinstance(decision, Retry) and not policy.within_window(first_ms, now_ms):
+        return Permanent(
+            f"gave up after {attempt + 1} attempts over the retry window: {decision.reason}"
+        )
+    return decision
+
+
 def _by_kind(
     kind: Kind, reason: str, attempt: int, policy: RetryPolicy, rng: random.Random | None
 ) -> Decision:
@@ -162,18 +189,6 @@ ORDER_FIELDS = ("Name", "AccountId", "Amount", "CloseDate", "IsWon")
 
 
 @dataclass(frozen=True)
-class OrderDraft:
-    """What the ERP is asked to create; mirrors ``gateway.erp.OrderRequest``."""
-
-    external_reference: str
-    customer_reference: str | None
-    title: str | None
-    amount: Decimal | None
-    currency_code: str
-    close_date: date | None
-
-
-@dataclass(frozen=True)
 class Skip:
     reason: str
 
@@ -187,7 +202,7 @@ class ReadFirst:
 
 @dataclass(frozen=True)
 class PlaceOrder:
-    draft: OrderDraft
+    request: OrderRequest
 
 
 Plan = Skip | ReadFirst | PlaceOrder
@@ -234,12 +249,12 @@ def plan_order(
         raise PermanentJobError(f"IsWon: {error}") from None
     if won is False:
         return Skip("Opportunity is not won (any more)")
-    return PlaceOrder(draft_from_fields(opp_id, fields, currency_code=currency_code))
+    return PlaceOrder(order_request(opp_id, fields, currency_code=currency_code))
 
 
-def draft_from_fields(
+def order_request(
     opp_id: str, fields: Mapping[str, FieldValue], *, currency_code: str
-) -> OrderDraft:
+) -> OrderRequest:
     """The ERP request for an Opportunity; bad values are permanent errors.
 
     The values are read with :mod:`gateway.lexical`, so the form Salesforce sent them in
@@ -262,7 +277,7 @@ def draft_from_fields(
         raise PermanentJobError(f"AccountId {error}") from None
     currency = fields.get("CurrencyIsoCode")
     name = fields.get("Name")
-    return OrderDraft(
+    return OrderRequest(
         external_reference=opp_id,
         customer_reference=account,
         title=name if isinstance(name, str) and name else None,

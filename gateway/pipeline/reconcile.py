@@ -20,10 +20,12 @@ Why this cannot order anything twice:
   existing order. ``SFGW_RECONCILE_MIN_AGE_S`` keeps records modified in the last
   minutes out of the sweep, because their outbound message is most likely on its way.
 
-Functional core: :func:`build_query`, :func:`job_from_record`, :func:`notification_id_for`,
-:func:`parse_window`. Shell: :class:`Reconciler` (REST query with the shared OAuth token,
-paging with ``nextRecordsUrl``, enqueue through Redis) and :class:`ReconcileLoop`, the
-periodic run inside ``sfgw worker``.
+Functional core: :func:`build_query`, :func:`job_from_record`, :func:`notification_id_for`.
+Shell: :class:`Reconciler` (the query through
+:meth:`gateway.salesforce.client.SalesforceClient.query`, with the same token rules as a
+callback; the enqueue through :class:`gateway.broker.QueueWriter`, the same atomic
+dedupe-and-enqueue as the gateway's intake) and :class:`ReconcileLoop`, the periodic run
+inside ``sfgw worker``.
 """
 
 from __future__ import annotations
@@ -31,29 +33,26 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import threading
 import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import dramatiq
 import redis
-import requests
 from dramatiq.middleware import Middleware
 
 from gateway import sfid
+from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION, QueueWriter, message_for
+from gateway.broker import new_message_ids as _new_ids
 from gateway.config import ConfigError, Env, env_int
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.pipeline.policy import ORDER_FIELDS
-from gateway.pipeline.settings import ORDERS_QUEUE, PipelineSettings
 from gateway.pipeline.stores import DeadLetters, DoneMarkers, letter_id
-from gateway.salesforce.auth import AccessToken, TokenManager
-from gateway.salesforce.errors import SalesforceError
+from gateway.salesforce.client import SalesforceClient
+from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
 
 log = logging.getLogger("sfgw.reconcile")
@@ -61,21 +60,6 @@ log = logging.getLogger("sfgw.reconcile")
 RECONCILE_CONTRACT = "reconcile"
 NOTIFICATION_PREFIX = "RECONCILE-"
 DEFAULT_WINDOW_S = 25 * 3600  # Salesforce's 24 h retention plus an hour of overlap
-PROCESS_NOTIFICATION = "process_notification"
-
-_RELATIVE = re.compile(r"(\d+)\s*([smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-#: Atomically: skip if the marker exists, else set it and enqueue the Dramatiq message
-#: exactly as the broker's own enqueue does (hash of messages + list of ids).
-_ENQUEUE = """
-if redis.call("set", KEYS[1], ARGV[1], "NX", "EX", tonumber(ARGV[3])) then
-    redis.call("hset", KEYS[3], ARGV[1], ARGV[2])
-    redis.call("rpush", KEYS[2], ARGV[1])
-    return 1
-end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -105,24 +89,6 @@ class ReconcileSettings:
 def soql_datetime(epoch: float) -> str:
     """SOQL dateTime literal (UTC, unquoted)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_window(value: str | None, now: float, default_s: int = DEFAULT_WINDOW_S) -> float:
-    """``--since``: ``24h``/``90m``/``2d`` ago, or an ISO 8601 time (UTC without a zone)."""
-    if value is None:
-        return now - default_s
-    match = _RELATIVE.fullmatch(value.strip())
-    if match:
-        return now - int(match.group(1)) * _UNITS[match.group(2)]
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"--since {value!r}: use an ISO time like 2026-11-27T18:00Z or 30m, 24h, 2d"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def query_fields(order_number_field: str) -> tuple[str, ...]:
@@ -214,32 +180,38 @@ class ReconcileReport:
 # -- shell -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReconcileTarget:
+    """What the sweep writes and where: the field that means "ordered", the API version
+    of the synthetic notification's URLs, and how long its markers live."""
+
+    order_number_field: str
+    api_version: str
+    dedupe_ttl_s: int
+    #: covers the job's whole retry window: after it the job is done (done marker) or
+    #: dead-lettered (letter), which the sweep checks first
+    marker_ttl_s: int
+
+
 class Reconciler:
     """One sweep: query Salesforce, enqueue what the pipeline has not seen."""
 
     def __init__(
         self,
         *,
-        settings: PipelineSettings,
         reconcile: ReconcileSettings,
+        target: ReconcileTarget,
         core: CoreSettings,
         client: redis.Redis,
-        tokens: TokenManager,
-        http: requests.Session,
+        salesforce: SalesforceClient,
     ) -> None:
-        self._settings = settings
         self._reconcile = reconcile
+        self._target = target
         self._core = core
-        self._client = client
-        self._tokens = tokens
-        self._http = http
-        self._done = DoneMarkers(client, core, settings.dedupe_ttl_s)
+        self._salesforce = salesforce
+        self._done = DoneMarkers(client, core, target.dedupe_ttl_s)
         self._letters = DeadLetters(client, core)
-        self._enqueue = client.register_script(_ENQUEUE)
-        self._queue_key = core.key("dramatiq", ORDERS_QUEUE)
-        #: long enough to cover the job's whole retry window: after it the job is done
-        #: (done marker) or dead-lettered (letter), which the sweep checks first
-        self._marker_ttl = settings.retry_for_s + 3600
+        self._queue = QueueWriter(client, core)
 
     @property
     def window_s(self) -> int:
@@ -248,29 +220,24 @@ class Reconciler:
     def run(self, since: float, until: float | None = None) -> ReconcileReport:
         now = time.time()
         until = now - self._reconcile.min_age_s if until is None else until
-        soql = build_query(since, until, self._settings.salesforce.order_number_field)
-        token = self._tokens.get()
-        org = token.org_id
-        if not org:
-            raise SalesforceError(
-                "NO_ORG_ID", "the token response did not name the org (no 'id' URL)"
-            )
+        soql = build_query(since, until, self._target.order_number_field)
+        org, records = self._salesforce.query(soql, batch_size=self._reconcile.batch_size)
+        instance_url = self._salesforce.tokens.get().instance_url
         found = []
-        for record in self._query(soql, token):
+        for record in records:
             job = job_from_record(
                 record,
                 organization_id=org,
-                instance_url=token.instance_url,
-                api_version=self._settings.salesforce.api_version,
+                instance_url=instance_url,
+                api_version=self._target.api_version,
                 now=now,
             )
-            outcome = self._submit(job)
             found.append(
                 Found(
                     opportunity_id=job.record_id or "",
                     name=str(record.get("Name") or ""),
                     last_modified=str(record.get("LastModifiedDate") or ""),
-                    outcome=outcome,
+                    outcome=self._submit(job),
                 )
             )
         report = ReconcileReport(since=since, until=until, found=tuple(found))
@@ -291,88 +258,13 @@ class Reconciler:
         for stage, key in (("orders", notification), ("callbacks", opp)):
             if self._letters.get(letter_id(stage, job.organization_id, key)) is not None:
                 return "dead letter"
-        message_id = str(uuid.uuid4())
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=ORDERS_QUEUE,
-            actor_name=PROCESS_NOTIFICATION,
-            args=(job.to_dict(),),
-            kwargs={},
-            options={"redis_message_id": message_id},
-            message_id=str(uuid.uuid4()),
-            message_timestamp=int(time.time() * 1000),
-        )
+        (message_id,) = _new_ids(1)
+        message = message_for(ORDERS_QUEUE, PROCESS_NOTIFICATION, job.to_dict(), message_id)
         marker = self._core.key("reconcile", "queued", org15, opp)
-        added = self._enqueue(
-            keys=[marker, self._queue_key, f"{self._queue_key}.msgs"],
-            args=[message_id, message.encode(), self._marker_ttl],
+        (added,) = self._queue.enqueue(
+            ORDERS_QUEUE, [marker], [message.encode()], [message_id], self._target.marker_ttl_s
         )
-        return "enqueued" if int(added) else "already queued"
-
-    def _query(self, soql: str, token: AccessToken) -> Iterator[dict[str, Any]]:
-        version = self._settings.salesforce.api_version
-        path = f"/services/data/v{version}/query?q={quote(soql)}"
-        refreshed = False
-        while path:
-            response = self._http.get(
-                f"{token.instance_url}{path}",
-                headers={
-                    "Authorization": f"Bearer {token.value}",
-                    "Accept": "application/json",
-                    "Sforce-Query-Options": f"batchSize={self._reconcile.batch_size}",
-                },
-                timeout=self._settings.salesforce.timeout_s,
-                allow_redirects=False,
-            )
-            if response.status_code == 401 and not refreshed:
-                self._tokens.invalidate(token)
-                token = self._tokens.get()
-                refreshed = True
-                continue
-            if response.status_code != 200:
-                raise SalesforceError(
-                    _error_code(response),
-                    "reconciliation query failed",
-                    status=response.status_code,
-                )
-            body = response.json()
-            records = body.get("records") if isinstance(body, dict) else None
-            if not isinstance(records, list):
-                raise SalesforceError("INVALID_RESPONSE", "query reply has no records list")
-            yield from (r for r in records if isinstance(r, dict))
-            next_url = body.get("nextRecordsUrl")
-            path = next_url if isinstance(next_url, str) and not body.get("done", True) else ""
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP_{response.status_code}"
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return str(body[0].get("errorCode") or f"HTTP_{response.status_code}")
-    return f"HTTP_{response.status_code}"
-
-
-def build_reconciler(
-    settings: PipelineSettings, reconcile: ReconcileSettings, core: CoreSettings
-) -> Reconciler:
-    from gateway.salesforce.callbacks import make_http_session
-    from gateway.secrets import SecretBox
-
-    if not settings.salesforce.oauth_configured:
-        raise ConfigError(
-            "the reconciliation sweep queries Salesforce with OAuth: set SFGW_SF_CLIENT_ID "
-            "(a message's SessionId is not available outside a notification)"
-        )
-    client = redis.Redis.from_url(
-        core.require_redis_url(), socket_timeout=10, socket_connect_timeout=10
-    )
-    http = make_http_session(pool_size=2)
-    box = SecretBox(core.require_secret_key())
-    tokens = TokenManager(settings.salesforce, core, client, http, box=box)
-    return Reconciler(
-        settings=settings, reconcile=reconcile, core=core, client=client, tokens=tokens, http=http
-    )
+        return "enqueued" if added else "already queued"
 
 
 class ReconcileLoop(Middleware):
@@ -386,7 +278,9 @@ class ReconcileLoop(Middleware):
     the next interval; the sweep itself is idempotent.
     """
 
-    def __init__(self, factory: Any, interval_s: int, client: redis.Redis, slot_key: str) -> None:
+    def __init__(
+        self, factory: Callable[[], Reconciler], interval_s: int, client: redis.Redis, slot_key: str
+    ) -> None:
         self._factory = factory
         self._interval = interval_s
         self._client = client
@@ -425,20 +319,24 @@ class ReconcileLoop(Middleware):
 
 
 def install_reconcile_loop(
-    broker: dramatiq.Broker, settings: PipelineSettings, core: CoreSettings
-) -> ReconcileSettings:
-    """The hook for ``gateway.pipeline.worker``: a no-op unless the interval is set."""
-    reconcile = ReconcileSettings.from_env()
+    broker: dramatiq.Broker,
+    reconcile: ReconcileSettings,
+    factory: Callable[[], Reconciler],
+    client: redis.Redis,
+    core: CoreSettings,
+) -> None:
+    """The periodic sweep in every worker process; nothing unless the interval is set."""
     if reconcile.interval_s > 0:
-        client = redis.Redis.from_url(
-            core.require_redis_url(), socket_timeout=10, socket_connect_timeout=10
-        )
         broker.add_middleware(
-            ReconcileLoop(
-                lambda: build_reconciler(settings, reconcile, core),
-                reconcile.interval_s,
-                client,
-                core.key("reconcile", "slot"),
-            )
+            ReconcileLoop(factory, reconcile.interval_s, client, core.key("reconcile", "slot"))
         )
-    return reconcile
+
+
+def require_oauth(settings: SalesforceSettings) -> None:
+    """The sweep queries Salesforce with OAuth: a message's SessionId is not available
+    outside a notification."""
+    if not settings.oauth_configured:
+        raise ConfigError(
+            "the reconciliation sweep queries Salesforce with OAuth: set SFGW_SF_CLIENT_ID "
+            "(a message's SessionId is not available outside a notification)"
+        )

@@ -6,8 +6,7 @@ import argparse
 import json
 import time
 
-from gateway.cli_support import CommandError, Subparsers, print_table
-from gateway.settings import CoreSettings
+from gateway.cli_support import CommandError, Subparsers, parse_since, print_table
 
 
 def register(subparsers: Subparsers) -> None:
@@ -27,19 +26,20 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from gateway.pipeline.reconcile import ReconcileSettings, build_reconciler, parse_window
-    from gateway.pipeline.settings import PipelineSettings
+    from gateway.pipeline.assembly import build_reconciler, redis_client, salesforce_client
+    from gateway.pipeline.settings import WorkerSettings
     from gateway.salesforce.errors import SalesforceError
+    from gateway.secrets import SecretBox
 
-    core = CoreSettings.from_env()
-    settings = PipelineSettings.from_env()
-    reconcile = ReconcileSettings.from_env()
+    settings = WorkerSettings.from_env()
     now = time.time()
-    try:
-        since = parse_window(args.since, now, reconcile.window_s)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    reconciler = build_reconciler(settings, reconcile, core)
+    window = settings.reconcile.window_s
+    since = parse_since(args.since, now) if args.since else now - window
+    client = redis_client(settings.core)
+    box = SecretBox(settings.core.require_secret_key())
+    reconciler = build_reconciler(
+        settings, client, salesforce_client(settings, client, box, pool_size=2)
+    )
     try:
         report = reconciler.run(since)
     except SalesforceError as error:

@@ -1,13 +1,12 @@
-"""What ``sfgw status`` reports, read straight from Dramatiq's Redis structures.
+"""What ``sfgw status`` reports: contracts, queues, coalesced callbacks, dead letters.
 
-Keys (namespace ``<prefix>:dramatiq``): ``<q>`` ready ids, ``<q>.msgs`` their bodies
-(ready and in flight), ``<q>.DQ``/``<q>.DQ.msgs`` delayed (retries waiting for their
-eta), ``__acks__.<worker>.<q>`` ids a worker fetched and has not acked (in flight).
-The oldest message age counts from the message's first enqueue, which is what matters
-against Salesforce's 24-hour window: a notification retried for a day is a day old.
+The queues are read through :class:`gateway.broker.QueueReader` (ready, in flight,
+delayed, and the oldest message). The oldest message age counts from the message's first
+enqueue, which is what matters against Salesforce's 24-hour window: a notification
+retried for a day is a day old.
 
 Coalesced callbacks (``collections``/``soap`` modes) never enter a Dramatiq queue: they
-wait in ``<prefix>:cb:*`` (layout in :mod:`gateway.pipeline.coalesce`). The status reads
+wait in ``<prefix>:cb:*`` (layout in :mod:`gateway.pipeline.callbacks.coalescer`). The status reads
 those keys too -- per org the pending records (and how many are due now rather than
 waiting for a retry's backoff), the age of the oldest since its order completed, and the
 claimed batches with the age of their leases -- so records held back by a Salesforce
@@ -22,19 +21,17 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import redis
-from dramatiq import Message
 
 from gateway.bindings.outbound import load_outbound, use_generated_dir
 from gateway.bindings.shape import read_outbound_shape
-from gateway.broker import broker_namespace
+from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE, QueueReader
 from gateway.contracts import ContractError, outbound_contracts
 from gateway.intake.settings import Route, contract_route
-from gateway.pipeline.settings import CALLBACKS_QUEUE, ORDERS_QUEUE
 from gateway.pipeline.stores import DeadLetters, Throughput
 from gateway.settings import CoreSettings
 
 QUEUES = (ORDERS_QUEUE, CALLBACKS_QUEUE)
-SCAN_LIMIT = 50_000  # bodies inspected per queue for the oldest age
+SCAN_LIMIT = 50_000  # records inspected per org for the oldest pending callback
 
 
 @dataclass(frozen=True)
@@ -95,22 +92,6 @@ class PipelineStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _oldest_timestamp_ms(client: redis.Redis, key: str) -> int | None:
-    oldest: int | None = None
-    seen = 0
-    for _, raw in client.hscan_iter(key, count=1000):
-        seen += 1
-        try:
-            stamp = Message.decode(raw).message_timestamp
-        except Exception:  # noqa: S112 - a foreign body must not break the status page
-            continue
-        if oldest is None or stamp < oldest:
-            oldest = stamp
-        if seen >= SCAN_LIMIT:
-            break
-    return oldest
 
 
 def _text(raw: bytes | str) -> str:
@@ -218,37 +199,25 @@ def read_status(
     contracts: list[ContractStatus] | None = None,
 ) -> PipelineStatus:
     """``contracts``: their queues are reported beside the pipeline's own."""
-    ns = broker_namespace(core)
+    reader = QueueReader(client, core)
     now_ms = int(time.time() * 1000)
     throughput = Throughput(client, core)
-    alive = int(client.zcount(f"{ns}:__heartbeats__", now_ms - heartbeat_timeout_ms, "+inf"))
+    alive = len(reader.live_brokers(now_ms - heartbeat_timeout_ms))
     queues = []
     overall: int | None = None
     names = list(dict.fromkeys([*QUEUES, *(c.queue for c in contracts or [])]))
     for queue in names:
-        ready = int(client.llen(f"{ns}:{queue}"))
-        delayed = int(client.hlen(f"{ns}:{queue}.DQ.msgs"))
-        in_flight = 0
-        for key in client.scan_iter(match=f"{ns}:__acks__.*.{queue}", count=500):
-            in_flight += int(client.scard(key))
-        stamps = [
-            s
-            for s in (
-                _oldest_timestamp_ms(client, f"{ns}:{queue}.msgs"),
-                _oldest_timestamp_ms(client, f"{ns}:{queue}.DQ.msgs"),
-            )
-            if s is not None
-        ]
-        oldest = min(stamps) if stamps else None
+        counts = reader.counts(queue)
+        oldest = counts.oldest_ms
         if oldest is not None and (overall is None or oldest < overall):
             overall = oldest
         queues.append(
             QueueStatus(
                 queue=queue,
-                ready=ready,
-                in_flight=in_flight,
-                delayed=delayed,
-                oldest_age_s=None if oldest is None else max(0.0, (now_ms - oldest) / 1000),
+                ready=counts.ready,
+                in_flight=counts.in_flight,
+                delayed=counts.delayed,
+                oldest_age_s=_age_s(now_ms, oldest),
                 done_last_minute=throughput.recent(queue, 1),
                 done_last_15_minutes=throughput.recent(queue, 15),
             )

@@ -3,7 +3,8 @@
 Salesforce counts token requests against login rate limits and a token lives for hours,
 so workers share one: it is cached in Redis, encrypted with ``SFGW_SECRET_KEY`` (a Redis
 dump never holds a usable token), and refreshed by one caller at a time under a Redis
-lock with a timeout; the others wait and re-read. When Salesforce answers
+lock with a timeout (redis-py's ``Lock``); the others wait for the lock, then find the
+new token and use it. When Salesforce answers
 ``INVALID_SESSION_ID`` the caller invalidates exactly the token it used (a token some
 other worker already replaced stays) and asks again, so a mass expiry costs one token
 request, not one per thread.
@@ -16,11 +17,11 @@ Token values never appear in ``repr``, logs or exceptions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -28,16 +29,18 @@ from urllib.parse import urlsplit
 import jwt
 import redis
 import requests
+from redis.exceptions import LockError
 
-from gateway.pipeline.settings import SalesforceSettings
+from gateway.salesforce import metrics
 from gateway.salesforce.errors import HostNotAllowed, SalesforceAuthError, SalesforceError
+from gateway.salesforce.settings import SalesforceSettings
 from gateway.secrets import SecretBox
 from gateway.settings import CoreSettings
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_S = 180  # Salesforce accepts up to ~3 minutes ahead
 
-#: Delete a key only if it still holds the value we know (our lock, the token we used).
+#: Delete a key only if it still holds the value we know (the token we used).
 _COMPARE_AND_DELETE = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
 return 0
@@ -107,12 +110,12 @@ class TokenManager:
         client: redis.Redis,
         http: requests.Session,
         *,
-        box: SecretBox | None = None,
+        box: SecretBox,
     ) -> None:
         self._settings = settings
         self._client = client
         self._http = http
-        self._box = box or SecretBox(core.require_secret_key())
+        self._box = box
         identity = "|".join(
             [
                 settings.login_url,
@@ -145,6 +148,14 @@ class TokenManager:
             return
         self._compare_and_delete(keys=[self._key], args=[token.cache_blob])
 
+    def from_message(self, encrypted: str | None, partner_url: str) -> AccessToken | None:
+        """The legacy credential of one message, when that mode is on and the message
+        carried a SessionId: decrypted here and only here, for its PartnerUrl's host."""
+        if not self._settings.use_session_id or not encrypted or not partner_url:
+            return None
+        session_id = self._box.decrypt(encrypted)
+        return None if session_id is None else self.session_token(session_id, partner_url)
+
     def session_token(self, session_id: str, partner_url: str) -> AccessToken:
         """The legacy credential: a message's (decrypted) SessionId for its PartnerUrl host."""
         base = checked_base_url(partner_url, self._settings.hosts, require_listed=True)
@@ -174,26 +185,29 @@ class TokenManager:
         return token
 
     def _refresh(self) -> AccessToken:
-        lock_s = self._settings.token_lock_s
-        deadline = time.monotonic() + 2 * lock_s + self._settings.timeout_s
-        owner = uuid.uuid4().hex
-        while True:
-            if self._client.set(self._lock_key, owner, nx=True, ex=lock_s):
-                try:
-                    cached = self._read()  # someone may have finished just before us
-                    if cached is not None:
-                        return cached
-                    return self._fetch_and_store()
-                finally:
-                    self._compare_and_delete(keys=[self._lock_key], args=[owner])
-            time.sleep(0.05)
-            cached = self._read()
+        """Fetch a token under the shared lock; whoever waited for it finds that token.
+
+        The lock expires after ``SFGW_SF_TOKEN_LOCK_S`` (a holder that died does not
+        block the others for longer); a waiter gives up after twice that plus one call.
+        """
+        lock = self._client.lock(
+            self._lock_key,
+            timeout=self._settings.token_lock_s,
+            sleep=0.05,
+            blocking_timeout=2 * self._settings.token_lock_s + self._settings.timeout_s,
+        )
+        if not lock.acquire():
+            raise SalesforceError(
+                "TIMEOUT", "waited too long for another worker to refresh the token"
+            )
+        try:
+            cached = self._read()  # someone may have finished while we waited
             if cached is not None:
                 return cached
-            if time.monotonic() > deadline:
-                raise SalesforceError(
-                    "TIMEOUT", "waited too long for another worker to refresh the token"
-                )
+            return self._fetch_and_store()
+        finally:
+            with contextlib.suppress(LockError):  # expired meanwhile: nothing to release
+                lock.release()
 
     def _fetch_and_store(self) -> AccessToken:
         data = self._request_token()
@@ -227,8 +241,6 @@ class TokenManager:
             }
         url = f"{s.login_url}/services/oauth2/token"
         self.token_requests += 1
-        from gateway.salesforce import metrics
-
         metrics.TOKEN_REQUESTS.inc()
         try:
             response = self._http.post(url, data=form, timeout=s.timeout_s)

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from gateway import sfid
+from gateway.cli_support import CommandError, parse_since
 from gateway.config import ConfigError
 from gateway.pipeline.policy import PlaceOrder, plan_order
 from gateway.pipeline.reconcile import (
@@ -15,7 +16,6 @@ from gateway.pipeline.reconcile import (
     build_query,
     job_from_record,
     notification_id_for,
-    parse_window,
 )
 from mock_salesforce import soql
 
@@ -40,7 +40,7 @@ def test_record_becomes_a_notification_the_pipeline_orders_without_a_read() -> N
         "attributes": {"type": "Opportunity", "url": "/x"},
         "Id": OPP15,
         "Name": "Deal",
-        "AccountId": "0015g00000XyZaBAAR",
+        "AccountId": "0015g00000XyZaBAAV",
         "Amount": 1200.5,
         "CloseDate": "2026-11-27",
         "IsWon": True,
@@ -65,7 +65,7 @@ def test_record_becomes_a_notification_the_pipeline_orders_without_a_read() -> N
         job.record_id, job.fields, order_number_field="Order_Number__c", currency_code="USD"
     )
     assert isinstance(plan, PlaceOrder)
-    assert plan.draft.external_reference == sfid.to18(OPP15)
+    assert plan.request.external_reference == sfid.to18(OPP15)
 
 
 def test_the_same_opportunity_always_gets_the_same_notification_id() -> None:
@@ -80,13 +80,16 @@ def test_bad_record_is_refused() -> None:
 
 
 def test_since_accepts_durations_and_iso_times() -> None:
-    assert parse_window(None, NOW) == NOW - 25 * 3600
-    assert parse_window("24h", NOW) == NOW - 24 * 3600
-    assert parse_window("90m", NOW) == NOW - 5400
-    assert parse_window("2026-11-27T18:00", NOW) == NOW - 7200
-    assert parse_window("2026-11-27T18:00Z", NOW) == NOW - 7200
-    with pytest.raises(ValueError, match="ISO time"):
-        parse_window("yesterday", NOW)
+    """One parser for ``sfgw reconcile --since`` and ``sfgw dlq ... --since``."""
+    assert parse_since("24h", NOW) == NOW - 24 * 3600
+    assert parse_since("90m", NOW) == NOW - 5400
+    assert parse_since("45s", NOW) == NOW - 45
+    assert parse_since("2d", NOW) == NOW - 2 * 86400
+    assert parse_since("2026-11-27T18:00", NOW) == NOW - 7200
+    assert parse_since("2026-11-27T18:00Z", NOW) == NOW - 7200
+    assert parse_since("2026-11-27T19:00+01:00", NOW) == NOW - 7200
+    with pytest.raises(CommandError, match="ISO time"):
+        parse_since("yesterday", NOW)
 
 
 def test_settings_default_off_and_named_errors() -> None:

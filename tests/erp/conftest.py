@@ -97,7 +97,8 @@ def make_client() -> Iterator[ClientFactory]:
                     "SFGW_ERP_URL": url,
                     "SFGW_ERP_READ_TIMEOUT_S": str(read_timeout_s),
                     "SFGW_ERP_CONNECT_TIMEOUT_S": str(connect_timeout_s),
-                }
+                },
+                contracts_dir=REPO / "contracts",
             )
         )
         clients.append(client)

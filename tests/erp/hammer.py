@@ -9,7 +9,9 @@ import threading
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
-from gateway.erp import ErpClient, ErpError, ErpSettings, OrderRequest
+from gateway.erp import ErpClient, ErpError, ErpSettings
+from gateway.orders import OrderRequest
+from gateway.settings import PROJECT_ROOT
 
 
 def hammer(url: str, refs: list[str], go: Event, out: Queue[object]) -> None:
@@ -19,7 +21,8 @@ def hammer(url: str, refs: list[str], go: Event, out: Queue[object]) -> None:
                 "SFGW_ERP_URL": url,
                 "SFGW_ERP_READ_TIMEOUT_S": "120",
                 "SFGW_ERP_POOL_SIZE": str(len(refs)),
-            }
+            },
+            contracts_dir=PROJECT_ROOT / "contracts",
         )
     )
     results: list[tuple[str, str, bool] | tuple[str, str]] = []

@@ -10,10 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gateway.config import ConfigError
-from gateway.erp import ErpPermanentError, ErpRetryableError, ErpSettings, OrderRequest
+from gateway.erp import ErpPermanentError, ErpRetryableError, ErpSettings
+from gateway.namespaces import SOAP11_ENVELOPE
+from gateway.orders import OrderRequest
+from gateway.settings import PROJECT_ROOT
 from mock_erp.cli import startup_faults
 
-from .conftest import SOAP_ENV, ClientFactory, new_reference
+from .conftest import ClientFactory, new_reference
 
 REF = new_reference()
 
@@ -25,13 +28,13 @@ ANSWERS: dict[str, tuple[int, str, bytes]] = {
     "wrong-element": (
         200,
         "text/xml",
-        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><x:Other xmlns:x="urn:x">1</x:Other>'
+        f'<e:Envelope xmlns:e="{SOAP11_ENVELOPE}"><e:Body><x:Other xmlns:x="urn:x">1</x:Other>'
         "</e:Body></e:Envelope>".encode(),
     ),
     "other-reference": (
         200,
         "text/xml",
-        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body>'
+        f'<e:Envelope xmlns:e="{SOAP11_ENVELOPE}"><e:Body>'
         '<CreateOrderResponse xmlns="urn:example:erp:orders:v1">'
         "<OrderNumber>SO-000001</OrderNumber>"
         f"<ExternalReference>{new_reference()}</ExternalReference><Status>Created</Status>"
@@ -41,7 +44,7 @@ ANSWERS: dict[str, tuple[int, str, bytes]] = {
     "client-fault": (
         500,
         "text/xml",
-        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><e:Fault><faultcode>e:Client</faultcode>'
+        f'<e:Envelope xmlns:e="{SOAP11_ENVELOPE}"><e:Body><e:Fault><faultcode>e:Client</faultcode>'
         "<faultstring>bad request</faultstring></e:Fault></e:Body></e:Envelope>".encode(),
     ),
 }
@@ -96,14 +99,15 @@ def test_misbehaving_server_is_classified(
 
 
 def test_settings_from_env_name_the_bad_variable() -> None:
-    settings = ErpSettings.from_env({})
+    contracts = PROJECT_ROOT / "contracts"
+    settings = ErpSettings.from_env({}, contracts_dir=contracts)
     assert settings.url == "http://127.0.0.1:8300/erp/orders"
     assert (settings.connect_timeout_s, settings.read_timeout_s) == (5.0, 30.0)
     assert settings.contract_path.is_file()
     with pytest.raises(ConfigError, match="SFGW_ERP_READ_TIMEOUT_S"):
-        ErpSettings.from_env({"SFGW_ERP_READ_TIMEOUT_S": "soon"})
+        ErpSettings.from_env({"SFGW_ERP_READ_TIMEOUT_S": "soon"}, contracts_dir=contracts)
     with pytest.raises(ConfigError, match="SFGW_ERP_URL"):
-        ErpSettings.from_env({"SFGW_ERP_URL": "ftp://erp"})
+        ErpSettings.from_env({"SFGW_ERP_URL": "ftp://erp"}, contracts_dir=contracts)
 
 
 def test_startup_faults_come_from_the_option_or_the_environment() -> None:

@@ -15,11 +15,11 @@ import requests
 from lxml import etree
 
 from devstack.mocks import RunningErp, start_mock_erp
-from gateway.erp import ErpPermanentError, ErpRetryableError, OrderRequest
+from gateway.erp import ErpPermanentError, ErpRetryableError
+from gateway.namespaces import ERP_ORDERS, SOAP11_ENVELOPE
+from gateway.orders import OrderRequest
 
 from .conftest import (
-    ERP_NS,
-    SOAP_ENV,
     ClientFactory,
     assert_valid_soap_response,
     new_reference,
@@ -28,7 +28,7 @@ from .conftest import (
 
 def soap(payload: str) -> bytes:
     return (
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body>{payload}'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENVELOPE}"><soapenv:Body>{payload}'
         "</soapenv:Body></soapenv:Envelope>"
     ).encode()
 
@@ -37,7 +37,10 @@ def post(erp: RunningErp, payload: str, action: str = "CreateOrder") -> requests
     return requests.post(
         erp.url,
         data=soap(payload),
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{ERP_NS}#{action}"'},
+        headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{ERP_ORDERS}#{action}"',
+        },
         timeout=30,
     )
 
@@ -53,7 +56,7 @@ def test_every_reply_validates_against_the_contract(
 ) -> None:
     ref = new_reference()
     create = (
-        f'<CreateOrder xmlns="{ERP_NS}"><ExternalReference>{ref}</ExternalReference>'
+        f'<CreateOrder xmlns="{ERP_ORDERS}"><ExternalReference>{ref}</ExternalReference>'
         "<CustomerReference>ACME-1</CustomerReference><Title>Big deal</Title>"
         "<Amount>1234.50</Amount><CurrencyCode>EUR</CurrencyCode><CloseDate>2026-11-30</CloseDate>"
         "</CreateOrder>"
@@ -61,24 +64,26 @@ def test_every_reply_validates_against_the_contract(
     first = post(erp, create)
     assert first.status_code == 200
     payload = assert_valid_soap_response(first.content, erp_schema)
-    number = payload.findtext(f"{{{ERP_NS}}}OrderNumber")
+    number = payload.findtext(f"{{{ERP_ORDERS}}}OrderNumber")
     assert number is not None and number.startswith("SO-")
-    assert payload.findtext(f"{{{ERP_NS}}}Created") == "true"
+    assert payload.findtext(f"{{{ERP_ORDERS}}}Created") == "true"
 
     again = post(erp, create)
     payload = assert_valid_soap_response(again.content, erp_schema)
-    assert payload.findtext(f"{{{ERP_NS}}}OrderNumber") == number
-    assert payload.findtext(f"{{{ERP_NS}}}Created") == "false"
+    assert payload.findtext(f"{{{ERP_ORDERS}}}OrderNumber") == number
+    assert payload.findtext(f"{{{ERP_ORDERS}}}Created") == "false"
 
     for key, value in (("OrderNumber", number), ("ExternalReference", ref)):
-        got = post(erp, f'<GetOrder xmlns="{ERP_NS}"><{key}>{value}</{key}></GetOrder>', "GetOrder")
+        got = post(
+            erp, f'<GetOrder xmlns="{ERP_ORDERS}"><{key}>{value}</{key}></GetOrder>', "GetOrder"
+        )
         assert got.status_code == 200
         payload = assert_valid_soap_response(got.content, erp_schema)
-        assert payload.findtext(f"{{{ERP_NS}}}Order/{{{ERP_NS}}}Amount") == "1234.50"
+        assert payload.findtext(f"{{{ERP_ORDERS}}}Order/{{{ERP_ORDERS}}}Amount") == "1234.50"
 
     missing = post(
         erp,
-        f'<GetOrder xmlns="{ERP_NS}"><OrderNumber>SO-999999999</OrderNumber></GetOrder>',
+        f'<GetOrder xmlns="{ERP_ORDERS}"><OrderNumber>SO-999999999</OrderNumber></GetOrder>',
         "GetOrder",
     )
     assert missing.status_code == 500
@@ -88,14 +93,14 @@ def test_every_reply_validates_against_the_contract(
 
     bad_ref = post(
         erp,
-        f'<CreateOrder xmlns="{ERP_NS}"><ExternalReference>{ref[:17]}9</ExternalReference>'
+        f'<CreateOrder xmlns="{ERP_ORDERS}"><ExternalReference>{ref[:17]}9</ExternalReference>'
         "</CreateOrder>",
     )
     assert bad_ref.status_code == 500
     assert bad_ref.headers["Content-Type"].startswith("text/xml")
     assert detail_of(assert_valid_soap_response(bad_ref.content, erp_schema)) == "ValidationFault"
 
-    bad_schema = post(erp, f'<CreateOrder xmlns="{ERP_NS}"><Amount>lots</Amount></CreateOrder>')
+    bad_schema = post(erp, f'<CreateOrder xmlns="{ERP_ORDERS}"><Amount>lots</Amount></CreateOrder>')
     assert (
         detail_of(assert_valid_soap_response(bad_schema.content, erp_schema)) == "ValidationFault"
     )

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from devstack.mocks import RunningErp, start_mock_erp
-from gateway.erp import ErpError, ErpRetryableError, OrderRequest
+from gateway.erp import ErpError, ErpRetryableError
+from gateway.orders import OrderRequest
 from mock_erp.store import OrderStore
 
 from .conftest import ClientFactory, new_reference

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import subprocess
 import sys
@@ -15,8 +14,8 @@ import pytest
 
 from gateway import lexical, sfid
 from gateway.bindings.binder import ContractBinder
+from gateway.broker import encode_messages, message_for, new_message_ids
 from gateway.config import ConfigError
-from gateway.intake.enqueue import dramatiq_message, encode_jobs, uuid4_strings
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings, Route
 from gateway.intake.validate import (
@@ -222,17 +221,12 @@ def test_encoded_job_is_what_dramatiq_itself_would_send() -> None:
         record_id=sfid.to18("006000000000001"),
         fields={"Amount": 1.5, "CloseDate": "2026-01-01", "Name": None},
     )
-    ours = dramatiq.Message.decode(dramatiq_message(job, Route("orders", "p"), "rid"))
-    theirs = dramatiq.Message(
-        queue_name="orders",
-        actor_name="p",
-        args=(job.to_dict(),),
-        kwargs={},
-        options={"redis_message_id": "rid"},
-        message_id=ours.message_id,
-        message_timestamp=ours.message_timestamp,
+    (data,) = encode_messages("orders", "p", [job.to_dict()], ["rid"])
+    ours = dramatiq.Message.decode(data)
+    theirs = message_for("orders", "p", job.to_dict(), "rid")._replace(
+        message_id=ours.message_id, message_timestamp=ours.message_timestamp
     )
-    assert json.loads(ours.encode()) == json.loads(theirs.encode())
+    assert data == theirs.encode()
     assert NotificationJob.from_dict(ours.args[0]) == job
 
 
@@ -254,35 +248,31 @@ def test_batch_encoding_is_byte_for_byte_dramatiq() -> None:
         )
         for n in range(1, 5)
     ]
-    route = Route("orders", "process_notification")
-    encoded = encode_jobs(jobs, route, [f"rid-{n}" for n in range(4)])
-    # a single job takes the one-go path: the same bytes
-    encoded_alone = encode_jobs(jobs[:1], route, ["rid-0"])
-    pairs = [*zip(jobs, encoded, strict=True), (jobs[0], encoded_alone[0])]
-    for index, (job, data) in enumerate(pairs):
-        n = index % 4
+    payloads = [job.to_dict() for job in jobs]
+    encoded = encode_messages(
+        "orders", "process_notification", payloads, [f"rid-{n}" for n in range(4)]
+    )
+    ids = [dramatiq.Message.decode(data).message_id for data in encoded]
+    assert len(set(ids)) == 4
+    for n, (job, data) in enumerate(zip(jobs, encoded, strict=True)):
         decoded = dramatiq.Message.decode(data)
-        theirs = dramatiq.Message(
-            queue_name="orders",
-            actor_name="process_notification",
-            args=(job.to_dict(),),
-            kwargs={},
-            options={"redis_message_id": f"rid-{n}"},
-            message_id=decoded.message_id,
-            message_timestamp=decoded.message_timestamp,
+        theirs = message_for("orders", "process_notification", job.to_dict(), f"rid-{n}")
+        theirs = theirs._replace(
+            message_id=decoded.message_id, message_timestamp=decoded.message_timestamp
         )
         assert data == theirs.encode()
+        assert NotificationJob.from_dict(decoded.args[0]) == job
 
 
 def test_batched_uuids_are_version_4_uuids_as_dramatiq_formats_them() -> None:
-    ids = uuid4_strings(300)
+    ids = new_message_ids(300)
     assert len(set(ids)) == 300
     for value in ids:
         parsed = uuid.UUID(value)
         assert str(parsed) == value  # str(uuid.uuid4()) form: lower-case hex, dashes
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
-    assert uuid4_strings(0) == []
+    assert new_message_ids(0) == []
     # every bit outside version and variant still varies (no constant leaks in)
     bits = [uuid.UUID(value).int for value in ids]
     fixed = (0xF << 76) | (0x3 << 62)

@@ -1,4 +1,5 @@
-"""The pipeline's ERP port over the real zeep client, against a real mock ERP process."""
+"""The order stage's ERP: the real client, as the stage's ``OrderService``, against a real
+mock ERP process, and how the stage's policy reads its errors."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 
 from devstack.mocks import RunningErp, start_mock_erp
 from gateway import sfid
-from gateway.erp import ErpPermanentError, ErpRetryableError
-from gateway.pipeline.erp_port import ErpOrderService
-from gateway.pipeline.policy import OrderDraft, Permanent, Retry, RetryPolicy, classify
+from gateway.erp import ErpClient, ErpPermanentError, ErpRetryableError, ErpSettings
+from gateway.orders import OrderRequest
+from gateway.pipeline.orders import OrderService
+from gateway.pipeline.policy import Permanent, Retry, RetryPolicy, classify
+from gateway.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -32,27 +35,33 @@ def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningErp]:
 
 
 @pytest.fixture
-def service(erp: RunningErp, monkeypatch: pytest.MonkeyPatch) -> ErpOrderService:
-    monkeypatch.setenv("SFGW_ERP_URL", erp.url)
-    monkeypatch.setenv("SFGW_ERP_READ_TIMEOUT_S", "2")
+def service(erp: RunningErp) -> Iterator[OrderService]:
     erp.set_faults()
-    return ErpOrderService()
+    settings = ErpSettings.from_env(
+        {"SFGW_ERP_URL": erp.url, "SFGW_ERP_READ_TIMEOUT_S": "2"},
+        contracts_dir=PROJECT_ROOT / "contracts",
+    )
+    client = ErpClient(settings)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
-def _draft(n: int, **changes: object) -> OrderDraft:
+def _draft(n: int, **changes: object) -> OrderRequest:
     values: dict[str, object] = {
         "external_reference": sfid.to18(f"0065g0000{n:06d}"),
-        "customer_reference": "0015g00000XyZaBAAR",
+        "customer_reference": "0015g00000XyZaBAAV",
         "title": f"Deal {n}",
         "amount": Decimal("1250.50"),
         "currency_code": "EUR",
         "close_date": date(2026, 11, 27),
     }
     values.update(changes)
-    return OrderDraft(**values)  # type: ignore[arg-type]
+    return OrderRequest(**values)  # type: ignore[arg-type]
 
 
-def test_one_order_per_opportunity(service: ErpOrderService) -> None:
+def test_one_order_per_opportunity(service: OrderService) -> None:
     first = service.create_order(_draft(1))
     again = service.create_order(_draft(1, title="Renamed"))
     assert first.created and not again.created
@@ -60,7 +69,7 @@ def test_one_order_per_opportunity(service: ErpOrderService) -> None:
     assert first.status == again.status != ""
 
 
-def test_validation_fault_is_permanent(service: ErpOrderService) -> None:
+def test_validation_fault_is_permanent(service: OrderService) -> None:
     with pytest.raises(ErpPermanentError) as caught:
         service.create_order(_draft(2, amount=Decimal("1.005")))
     decision = classify(caught.value, 0, POLICY)
@@ -68,7 +77,7 @@ def test_validation_fault_is_permanent(service: ErpOrderService) -> None:
     assert "Amount" in decision.reason
 
 
-def test_slow_erp_is_retryable(erp: RunningErp, service: ErpOrderService) -> None:
+def test_slow_erp_is_retryable(erp: RunningErp, service: OrderService) -> None:
     erp.set_faults(slow_response={"rate": 1.0, "seconds": 4})
     with pytest.raises(ErpRetryableError) as caught:
         service.create_order(_draft(3))

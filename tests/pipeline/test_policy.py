@@ -224,7 +224,7 @@ def test_plan_maps_fields_to_the_order() -> None:
     }
     plan = plan_order(OPP15, fields, order_number_field="Order_Number__c", currency_code="EUR")
     assert isinstance(plan, PlaceOrder)
-    draft = plan.draft
+    draft = plan.request
     assert draft.external_reference == OPP18
     assert draft.amount == Decimal("1234.5")
     assert draft.close_date == date(2026, 11, 27)
@@ -255,7 +255,7 @@ def test_the_lexical_forms_salesforce_sends_plan_the_same_order() -> None:
         for f in (as_json, as_sent)
     ]
     assert isinstance(plans[0], PlaceOrder) and isinstance(plans[1], PlaceOrder)
-    assert plans[0].draft == plans[1].draft
+    assert plans[0].request == plans[1].request
     not_won = dict(as_sent, IsWon="0")
     assert isinstance(
         plan_order(OPP18, not_won, order_number_field="Order_Number__c", currency_code="EUR"),

@@ -2,14 +2,17 @@
 
 Plain JSON-native values (the Dramatiq encoder is JSON). The SessionId of the original
 message travels on only when legacy SessionId mode is on, still encrypted; everything
-else is the outcome of the order stage. Issue 8's coalescing flusher consumes the same
+else is the outcome of the order stage. Both ways of calling back consume the same
 payload, so the fields here are the whole contract between the two stages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol
+
+from gateway.salesforce.api import RecordUpdate
+from gateway.salesforce.settings import SalesforceSettings
 
 CALLBACK_JOB_VERSION = 1
 
@@ -35,3 +38,22 @@ class CallbackJob:
 
 
 _FIELDS = tuple(field.name for field in fields(CallbackJob))
+
+
+class CallbackSender(Protocol):
+    """How the order stage hands over a completed order (see the package doc)."""
+
+    def submit(self, job: CallbackJob) -> None:
+        """Durably queue the callback (raises when Redis did not take it)."""
+        ...
+
+
+def record_update(job: CallbackJob, settings: SalesforceSettings) -> RecordUpdate:
+    """The fields one callback writes onto its Opportunity."""
+    return RecordUpdate(
+        record_id=job.opportunity_id,
+        fields={
+            settings.order_number_field: job.order_number,
+            settings.order_status_field: job.order_status,
+        },
+    )

@@ -1,4 +1,4 @@
-"""Coalesced callbacks: one Salesforce call per up to 200 completed orders of an org.
+"""Coalesced callbacks, the Redis side: one Salesforce call per up to 200 orders of an org.
 
 In ``collections`` and ``soap`` modes the order stage does not enqueue one callback job
 per record; it adds the record to its org's pending set in Redis. Flusher threads in
@@ -23,64 +23,30 @@ and the batch is deleted, again in one script. A flusher SIGKILLed between claim
 settle leaves the batch and its lease; when the lease expires any flusher puts the
 records back into ``pending`` (a repeat is harmless: the update is idempotent). The
 lease (``SFGW_CALLBACK_LEASE_MS``) is longer than a Salesforce call may take.
-
-Why threads and not a delayed "flush" actor: the flush condition is a property of data
-in Redis (count and age), which a poll every few ms checks exactly, with no chain of
-scheduled messages to lose or multiply across worker restarts; every worker process
-runs flushers, so a dead process only costs its in-flight batch until the lease ends.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import dramatiq
 import redis
-from dramatiq.middleware import Middleware
 
-from gateway.config import Env, env_int
+from gateway.broker import CALLBACKS_QUEUE, SEND_CALLBACK
 from gateway.pipeline import metrics
-from gateway.pipeline.messages import CallbackJob
-from gateway.pipeline.policy import Permanent, Retry, RetryPolicy, classify, classify_record
-from gateway.pipeline.settings import CALLBACKS_QUEUE, PipelineSettings
+from gateway.pipeline.callbacks.job import CallbackJob
+from gateway.pipeline.callbacks.settings import CallbackSettings
+from gateway.pipeline.policy import Retry, RetryPolicy, decide
 from gateway.pipeline.stores import DeadLetters, Throughput
-from gateway.salesforce.callbacks import MAX_RECORDS_PER_CALL, RecordUpdate, SalesforceClient
 from gateway.salesforce.errors import RecordOutcome
 from gateway.settings import CoreSettings
 
 log = logging.getLogger("sfgw.pipeline")
-
-COALESCED_APIS = ("collections", "soap")
-
-
-@dataclass(frozen=True)
-class CoalesceSettings:
-    max_wait_ms: int
-    batch_size: int
-    lease_ms: int
-    flushers: int
-    poll_ms: int
-
-    @classmethod
-    def from_env(cls, env: Env | None = None) -> CoalesceSettings:
-        env = os.environ if env is None else env
-        return cls(
-            max_wait_ms=env_int(env, "SFGW_CALLBACK_MAX_WAIT_MS", 1000, minimum=0, maximum=600_000),
-            batch_size=env_int(
-                env, "SFGW_CALLBACK_BATCH_SIZE", MAX_RECORDS_PER_CALL, minimum=1, maximum=200
-            ),
-            lease_ms=env_int(env, "SFGW_CALLBACK_LEASE_MS", 60_000, minimum=1_000),
-            flushers=env_int(env, "SFGW_CALLBACK_FLUSHERS", 2, minimum=1, maximum=32),
-            poll_ms=env_int(env, "SFGW_CALLBACK_POLL_MS", 50, minimum=5, maximum=5_000),
-        )
 
 
 _ADD = """
@@ -175,21 +141,6 @@ class Settled:
     dead: int
 
 
-def decide(
-    pending: Pending,
-    outcome: RecordOutcome,
-    policy: RetryPolicy,
-    now_ms: int,
-) -> Retry | Permanent | None:
-    """None: saved. Retry: back into the set. Permanent: a dead letter (pure)."""
-    decision = classify_record(outcome, pending.attempt, policy)
-    if isinstance(decision, Retry) and not policy.within_window(pending.first_ms, now_ms):
-        return Permanent(
-            f"gave up after {pending.attempt + 1} attempts over the retry window: {decision.reason}"
-        )
-    return decision
-
-
 class CallbackCoalescer:
     """The Redis side: add, claim, settle, recover; and one flush of one org."""
 
@@ -198,7 +149,7 @@ class CallbackCoalescer:
         *,
         client: redis.Redis,
         core: CoreSettings,
-        coalesce: CoalesceSettings,
+        coalesce: CallbackSettings,
         policy: RetryPolicy,
         dead_letters: DeadLetters,
         throughput: Throughput | None = None,
@@ -232,9 +183,8 @@ class CallbackCoalescer:
 
     # -- producer side -----------------------------------------------------------------
 
-    def add(self, payload: Mapping[str, Any]) -> int:
+    def add(self, job: CallbackJob) -> int:
         """Queue one callback (the order stage's hook); returns how many are due."""
-        job = CallbackJob.from_dict(dict(payload))
         now = self.now_ms()
         record = Pending(job, attempt=0, first_ms=now)
         due = self._add(
@@ -314,16 +264,10 @@ class CallbackCoalescer:
         saved: list[tuple[str, str]] = []
         dead = 0
         for index, record in enumerate(records):
-            if isinstance(outcomes, BaseException):
-                decision: Retry | Permanent | None = classify(
-                    outcomes, record.attempt, self._policy
-                )
-                if isinstance(decision, Retry) and not self._policy.within_window(
-                    record.first_ms, now
-                ):
-                    decision = Permanent(f"gave up over the retry window: {decision.reason}")
-            else:
-                decision = decide(record, outcomes[index], self._policy, now)
+            failure = outcomes if isinstance(outcomes, BaseException) else outcomes[index]
+            decision = decide(
+                failure, record.attempt, self._policy, first_ms=record.first_ms, now_ms=now
+            )
             job = record.job
             if decision is None:
                 saved.append((job.organization_id, job.opportunity_id))
@@ -340,7 +284,7 @@ class CallbackCoalescer:
                 self._dead_letters.add(
                     stage=CALLBACKS_QUEUE,
                     queue=CALLBACKS_QUEUE,
-                    actor="send_callback",
+                    actor=SEND_CALLBACK,
                     organization_id=job.organization_id,
                     opportunity_id=job.opportunity_id,
                     notification_id=job.notification_id,
@@ -358,168 +302,3 @@ class CallbackCoalescer:
             pipe.execute()
         self._release_batch(member, org, back, owned=True)
         return Settled(done=len(saved), retried=len(back), dead=dead)
-
-
-class Flusher:
-    """One flush of one org: claim, one Salesforce call, settle."""
-
-    def __init__(
-        self, coalescer: CallbackCoalescer, salesforce: Callable[[], SalesforceClient],
-        settings: PipelineSettings,
-    ) -> None:  # fmt: skip
-        self.coalescer = coalescer
-        self._salesforce = salesforce
-        self._settings = settings
-
-    def flush_once(self, org: str, *, force: bool = False) -> tuple[int, int]:
-        """(records sent, next ms to look at this org)."""
-        member, records, next_ms = self.coalescer.claim(org, force=force)
-        if member is None:
-            return 0, next_ms
-        sf = self._settings.salesforce
-        updates = [
-            RecordUpdate(
-                record_id=r.job.opportunity_id,
-                fields={sf.order_number_field: r.job.order_number,
-                        sf.order_status_field: r.job.order_status},
-            )
-            for r in records
-        ]  # fmt: skip
-        started = time.monotonic()
-        outcomes: list[RecordOutcome] | BaseException
-        try:
-            outcomes = self._salesforce().update(org, updates)
-        except Exception as error:
-            outcomes = error
-        settled = self.coalescer.settle(member, org, records, outcomes)
-        metrics.LATENCY.labels(CALLBACKS_QUEUE).observe(time.monotonic() - started)
-        log.info(
-            json.dumps({
-                "stage": CALLBACKS_QUEUE, "org": org[:15], "outcome": "batch",
-                "records": len(records), "done": settled.done, "retried": settled.retried,
-                "dead_lettered": settled.dead,
-                "error": None if isinstance(outcomes, list) else type(outcomes).__name__,
-                "ms": round((time.monotonic() - started) * 1000),
-            }, sort_keys=True)
-        )  # fmt: skip
-        return len(records), next_ms
-
-
-class FlusherThreads(Middleware):
-    """Starts ``SFGW_CALLBACK_FLUSHERS`` flusher threads in each worker process.
-
-    An idle flusher sleeps until the earliest moment a batch it saw becomes due (its
-    oldest record's age reaching ``SFGW_CALLBACK_MAX_WAIT_MS``), at most one poll
-    interval, so a batch leaves when it is due rather than up to a poll later. The
-    order stage in this process wakes the flushers (:meth:`wake`) when it starts a
-    batch (so they learn its due time) and when it fills one (so it leaves at once).
-    Expired leases are looked for about once a second: a lease lasts far longer.
-    """
-
-    def __init__(
-        self,
-        flusher_factory: Callable[[], Flusher],
-        count: int,
-        poll_ms: int,
-        *,
-        recover_every_ms: int = 1000,
-    ) -> None:
-        self._factory = flusher_factory
-        self._count = count
-        self._poll_s = poll_ms / 1000
-        self._recover_every_ms = recover_every_ms
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def wake(self) -> None:
-        """Look for due batches now instead of at the next poll."""
-        self._wake.set()
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        for n in range(self._count):
-            thread = threading.Thread(target=self._loop, name=f"sfgw-flusher-{n}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        flusher: Flusher | None = None
-        recovered_ms = 0
-        while not self._stop.is_set():
-            wait = self._poll_s
-            try:
-                flusher = flusher or self._factory()
-                coalescer = flusher.coalescer
-                now = coalescer.now_ms()
-                if now - recovered_ms >= self._recover_every_ms:
-                    coalescer.recover_expired()
-                    recovered_ms = now
-                wait = self._tick(flusher)
-            except Exception:
-                log.exception("callback flusher failed; retrying")
-                wait = 1.0
-            if wait > 0:
-                self._wake.wait(wait)
-                self._wake.clear()
-
-    def _tick(self, flusher: Flusher) -> float:
-        """Flush every org that is due; seconds to sleep before looking again."""
-        sent = 0
-        due_ms: int | None = None
-        for org in flusher.coalescer.orgs():
-            count, next_ms = flusher.flush_once(org)
-            sent += count
-            if not count and next_ms >= 0:
-                due_ms = next_ms if due_ms is None else min(due_ms, next_ms)
-        if sent:
-            return 0.0  # there may be more due right away
-        if due_ms is None:
-            return self._poll_s
-        # at least 1 ms: never a busy loop, whatever the clock says
-        return min(self._poll_s, max(0.001, (due_ms - flusher.coalescer.now_ms()) / 1000))
-
-
-def coalescing_enabled(settings: PipelineSettings) -> bool:
-    """Coalesce in the batch APIs, with OAuth (a batch has no single message SessionId)."""
-    sf = settings.salesforce
-    return sf.callback_api in COALESCED_APIS and sf.oauth_configured
-
-
-def install_coalescing(
-    broker: dramatiq.Broker,
-    *,
-    core: CoreSettings,
-    settings: PipelineSettings,
-    client: redis.Redis,
-    dead_letters: DeadLetters,
-    salesforce: Callable[[], SalesforceClient],
-    policy: RetryPolicy,
-) -> Callable[[dict[str, Any]], None] | None:
-    """The hook for ``gateway.pipeline.wiring``: flusher threads on ``broker`` and the
-    function the order stage calls instead of enqueueing a callback job (None when the
-    mode does not coalesce)."""
-    if not coalescing_enabled(settings):
-        return None
-    coalesce = CoalesceSettings.from_env()
-    coalescer = CallbackCoalescer(
-        client=client, core=core, coalesce=coalesce, policy=policy,
-        dead_letters=dead_letters, throughput=Throughput(client, core),
-    )  # fmt: skip
-    flushers = FlusherThreads(
-        lambda: Flusher(coalescer, salesforce, settings), coalesce.flushers, coalesce.poll_ms
-    )
-    broker.add_middleware(flushers)
-
-    def add(job: dict[str, Any]) -> None:
-        due = coalescer.add(job)
-        # the first record of a batch (flushers learn when it is due) or a full batch
-        if due == 1 or due >= coalesce.batch_size:
-            flushers.wake()
-
-    return add

@@ -1,4 +1,4 @@
-"""Writing the order back to the Opportunity, three ways, behind one interface.
+"""The Salesforce APIs the workers call, on the wire: REST, sObject Collections, SOAP.
 
 * ``rest``: ``PATCH /services/data/vXX.X/sobjects/Opportunity/{id}``, one call per record.
 * ``collections``: ``PATCH /services/data/vXX.X/composite/sobjects``, up to 200 records
@@ -7,36 +7,32 @@
   up to 200 records per call, bound to ``instance_url/services/Soap/u/<ver>/<org15>``.
 
 Every API returns one :class:`RecordOutcome` per record, in input order; a failure of
-the whole call (session, limits, 5xx, timeouts) raises :class:`SalesforceError`.
-:class:`SalesforceClient` adds the credential handling on top: the legacy SessionId
-first when configured, OAuth otherwise or when the SessionId has expired, and exactly
-one token refresh on ``INVALID_SESSION_ID`` before the error is passed up.
-
-``read_opportunity`` (REST GET or SOAP ``retrieve``) serves the Id-only contract.
+the whole call (session, limits, 5xx, timeouts) raises :class:`SalesforceError`. Each call
+takes the token to use; choosing and refreshing it is :mod:`gateway.salesforce.client`'s
+job. ``read_opportunity`` (REST GET or SOAP ``retrieve``) serves the Id-only contract,
+``query`` (REST, paged) the reconciliation sweep.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 from lxml import etree
 
-from gateway.http_session import pooled_session
 from gateway.jobs import FieldValue
 from gateway.namespaces import PARTNER, PARTNER_SOBJECT
-from gateway.pipeline.settings import SalesforceSettings
 from gateway.salesforce import metrics
-from gateway.salesforce.auth import AccessToken, TokenManager
-from gateway.salesforce.errors import OrgMismatch, RecordOutcome, SalesforceError
+from gateway.salesforce.auth import AccessToken
+from gateway.salesforce.errors import RecordOutcome, SalesforceError
+from gateway.salesforce.settings import SalesforceSettings
 
 MAX_RECORDS_PER_CALL = 200
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,11 +53,6 @@ class CallbackApi(Protocol):
     def read_opportunity(
         self, token: AccessToken, org_id: str, record_id: str, fields: Sequence[str]
     ) -> dict[str, FieldValue]: ...
-
-
-def make_http_session(pool_size: int = 16) -> requests.Session:
-    """A pooled session without requests' own retries: retrying is the pipeline's job."""
-    return pooled_session(pool_connections=4, pool_size=pool_size)
 
 
 def parse_limit_info(header: str | None) -> tuple[int, int] | None:
@@ -109,8 +100,20 @@ class RestApi:
     def _url(self, token: AccessToken, path: str) -> str:
         return f"{token.instance_url}/services/data/v{self._settings.api_version}/{path}"
 
-    def _call(self, method: str, token: AccessToken, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
+    def _call(
+        self,
+        method: str,
+        token: AccessToken,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        headers = {
+            "Authorization": f"Bearer {token.value}",
+            "Accept": "application/json",
+            **(headers or {}),
+        }
         try:
             response = self._http.request(
                 method,
@@ -177,6 +180,31 @@ class RestApi:
             for name, value in body.items()
             if name != "attributes" and isinstance(value, str | int | float | bool | type(None))
         }
+
+    def query(
+        self, token: AccessToken, soql: str, batch_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a SOQL query's records, following ``nextRecordsUrl``."""
+        path = f"query?q={quote(soql)}"
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        while path:
+            response = self._call("GET", token, path, headers=headers)
+            if response.status_code != 200:
+                code, message = _rest_error(response)
+                raise SalesforceError(code, f"query failed: {message}", status=response.status_code)
+            body = response.json()
+            records = body.get("records") if isinstance(body, dict) else None
+            if not isinstance(records, list):
+                raise SalesforceError("INVALID_RESPONSE", "query reply has no records list")
+            yield [r for r in records if isinstance(r, dict)]
+            next_url = body.get("nextRecordsUrl")
+            done = body.get("done", True)
+            path = _relative(next_url) if isinstance(next_url, str) and not done else ""
+
+
+def _relative(next_url: str) -> str:
+    """``/services/data/v62.0/query/01g...-2000`` -> ``query/01g...-2000``."""
+    return next_url.split("/services/data/", 1)[-1].split("/", 1)[-1]
 
 
 class CollectionsApi(RestApi):
@@ -383,77 +411,11 @@ def _fault_code(fault: Any) -> str:
 
 
 def make_api(
-    settings: SalesforceSettings, http: requests.Session, contracts_dir: Path
+    settings: SalesforceSettings, http: requests.Session, partner_wsdl: Path
 ) -> CallbackApi:
+    """The API ``SFGW_CALLBACK_API`` names (the Partner WSDL is loaded for ``soap`` only)."""
     if settings.callback_api == "soap":
-        return SoapApi(settings, http, contracts_dir / "salesforce" / "partner.wsdl")
+        return SoapApi(settings, http, partner_wsdl)
     if settings.callback_api == "collections":
         return CollectionsApi(settings, http)
     return RestApi(settings, http)
-
-
-class SalesforceClient:
-    """One API plus the credential rules: SessionId (legacy) -> OAuth, refresh once."""
-
-    def __init__(
-        self, settings: SalesforceSettings, api: CallbackApi, tokens: TokenManager
-    ) -> None:
-        self.settings = settings
-        self.api = api
-        self.tokens = tokens
-
-    def update(
-        self,
-        org_id: str,
-        records: Sequence[RecordUpdate],
-        *,
-        legacy: AccessToken | None = None,
-    ) -> list[RecordOutcome]:
-        return self._with_token(
-            legacy, lambda token: self.api.update(token, org_id, records), org_id=org_id
-        )
-
-    def read_opportunity(
-        self,
-        org_id: str,
-        record_id: str,
-        fields: Sequence[str],
-        *,
-        legacy: AccessToken | None = None,
-    ) -> dict[str, FieldValue]:
-        return self._with_token(
-            legacy,
-            lambda token: self.api.read_opportunity(token, org_id, record_id, fields),
-            org_id=org_id,
-        )
-
-    def _with_token(
-        self, legacy: AccessToken | None, call: Callable[[AccessToken], T], *, org_id: str
-    ) -> T:
-        if legacy is not None:
-            try:
-                return call(legacy)
-            except SalesforceError as error:
-                if error.kind != "session":
-                    raise
-                if not self.settings.oauth_configured:
-                    raise SalesforceError(
-                        "NO_CREDENTIAL",
-                        "the message's SessionId expired and no OAuth credential is "
-                        "configured (set SFGW_SF_CLIENT_ID)",
-                    ) from None
-        token = self.tokens.get()
-        _check_org(token, org_id)
-        try:
-            return call(token)
-        except SalesforceError as error:
-            if error.kind != "session":
-                raise
-        self.tokens.invalidate(token)
-        return call(self.tokens.get())
-
-
-def _check_org(token: AccessToken, org_id: str) -> None:
-    """Refuse an OAuth token of another org (ids compared by their 15-character form)."""
-    if token.org_id and token.org_id[:15] != org_id[:15]:
-        raise OrgMismatch(token.org_id[:15], org_id[:15])
