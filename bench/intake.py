@@ -320,8 +320,9 @@ def in_process_rows(redis_url: str, prefix: str, seconds: float, redis_pid: int)
     from gateway.broker import BrokerSettings, make_broker
     from gateway.intake.app import build_endpoints
     from gateway.intake.enqueue import DurableQueue
-    from gateway.intake.settings import IntakeSettings, Route
+    from gateway.intake.settings import IntakeSettings
     from gateway.intake.validate import Rules, read_records, validate_notifications
+    from gateway.routes import Route
     from gateway.soap import parse_envelope
 
     env = {"SFGW_REDIS_URL": redis_url, "SFGW_REDIS_PREFIX": prefix, "SFGW_ALLOWED_ORGS": ORG}

@@ -1,9 +1,9 @@
 """The ``sfgw`` command.
 
 argparse rather than click: it is in the standard library, gives exit code 2 on usage
-errors by itself, and nested sub-parsers map one-to-one onto the command tree in
-DESIGN.md. Each part of the product registers its own subcommands (``register``
-functions), so this module only assembles them and turns failures into one line.
+errors by itself, and nested sub-parsers map one-to-one onto the command tree. Each part
+of the product registers its own subcommands (``register`` functions), so this module
+only assembles them and turns failures into one line.
 
 Commands that are not the product's -- ``sfgw demo`` (the dev stack) and the mocks'
 ``sfgw erp ...`` and ``sfgw salesforce ...`` -- come in through the ``sfgw.commands``
@@ -23,6 +23,7 @@ from gateway.bindings import cli as bindings_cli
 from gateway.cli_support import CommandError
 from gateway.config import ConfigError
 from gateway.contracts import ContractError
+from gateway.contracttest import cli as contract_test_cli
 from gateway.intake import cli as intake_cli
 from gateway.pipeline import cli as pipeline_cli
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     intake_cli.register(subparsers)
     pipeline_cli.register(subparsers)
-    bindings_cli.register(subparsers)
+    contract_test_cli.register(bindings_cli.register(subparsers))
     for plugin in sorted(entry_points(group=COMMAND_PLUGINS), key=lambda ep: ep.name):
         plugin.load()(subparsers)
     return parser

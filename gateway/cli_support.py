@@ -1,6 +1,6 @@
 """Small pieces every ``sfgw`` subcommand uses: failing with one line, and tables.
 
-Exit codes follow the convention in DESIGN.md: 0 success, 1 failure (with a one-line
+Exit codes follow one convention: 0 success, 1 failure (with a one-line
 reason on stderr), 2 usage error (argparse's own), and 3 for "breaking change found" in
 ``sfgw bindings diff``.
 """

@@ -1,4 +1,4 @@
-"""``sfgw bindings generate|check|diff|test``."""
+"""``sfgw bindings generate|check|diff`` (``test`` is :mod:`gateway.contracttest.cli`)."""
 
 from __future__ import annotations
 
@@ -44,19 +44,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_test(args: argparse.Namespace) -> int:
-    from gateway.bindings.test_command import main as test_main
-
-    return test_main(args)
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
     from gateway.bindings.diff import main as diff_main
 
     return diff_main(args)
 
 
-def register(subparsers: Subparsers) -> None:
+def register(subparsers: Subparsers) -> Subparsers:
+    """Add ``sfgw bindings ...``; returns its sub-parsers (``bindings test`` joins them)."""
     bindings = subparsers.add_parser(
         "bindings",
         help="generate, check and diff the xsdata bindings of contracts/",
@@ -82,39 +77,4 @@ def register(subparsers: Subparsers) -> None:
     diff.add_argument("new", metavar="NEW.wsdl")
     diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     diff.set_defaults(handler=cmd_diff)
-    test = sub.add_parser(
-        "test",
-        help="contract-test the outbound-message contracts against the real intake",
-        description=(
-            "For every outbound-message contract in SFGW_CONTRACTS_DIR (or the ones named), "
-            "draw valid and mutated messages from its WSDL with hypothesis and post them to "
-            "the real intake code in this process: valid ones must be acked with jobs that "
-            "carry exactly the sent values, redeliveries acked without a second job, "
-            "mutated ones refused with a SOAP fault and nothing stored. Uses SFGW_REDIS_URL "
-            "under a throwaway key prefix, or an embedded Redis when it is unset. Exit 0 "
-            "when every contract passes, 1 with the shrunk failing message otherwise."
-        ),
-    )
-    test.add_argument(
-        "--contract",
-        action="append",
-        metavar="NAME",
-        help="test only this contract (repeatable); default: all outbound-message contracts",
-    )
-    test.add_argument(
-        "--examples",
-        type=_positive,
-        default=50,
-        metavar="N",
-        help="valid and mutated messages drawn per contract, each (default 50)",
-    )
-    test.add_argument(
-        "--seed", type=int, default=None, metavar="N", help="hypothesis seed (default: random)"
-    )
-    test.set_defaults(handler=cmd_test)
-
-
-def _positive(raw: str) -> int:
-    if not raw.isdigit() or int(raw) < 1:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
-    return int(raw)
+    return sub

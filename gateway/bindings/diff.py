@@ -32,7 +32,7 @@ from gateway.contracts import ContractError
 COMPATIBLE = "compatible"
 BREAKING = "breaking"
 
-#: Exit code when any change is breaking (DESIGN.md: 0 ok, 1 failure, 2 usage, 3 breaking).
+#: Exit code when any change is breaking (0 ok, 1 failure, 2 usage, 3 breaking).
 EXIT_BREAKING = 3
 
 

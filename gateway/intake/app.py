@@ -29,7 +29,7 @@ from gateway.intake.logs import ACCESS_LOGGER
 from gateway.intake.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.intake.metrics import IntakeMetrics
 from gateway.intake.network import client_address, is_allowed
-from gateway.intake.settings import IntakeSettings, Route
+from gateway.intake.settings import IntakeSettings
 from gateway.intake.validate import (
     ContractSpec,
     Rejection,
@@ -38,6 +38,7 @@ from gateway.intake.validate import (
     validate_notifications,
 )
 from gateway.namespaces import OUTBOUND_MESSAGE
+from gateway.routes import Route
 from gateway.secrets import SecretBox
 from gateway.soap import (
     XML_CONTENT_TYPE,

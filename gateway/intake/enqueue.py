@@ -23,8 +23,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.broker import QueueWriter, encode_messages, new_message_ids
-from gateway.intake.settings import Route
 from gateway.jobs import NotificationJob
+from gateway.routes import Route
 from gateway.settings import CoreSettings
 
 

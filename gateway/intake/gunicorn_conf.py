@@ -2,8 +2,9 @@
 
 Sync workers: parsing and binding XML is CPU-bound, so throughput comes from processes,
 and sync workers had the best throughput and tail latency on the 2-core reference host
-(libraries.md section 3.4). Sync workers are tied up by slow uploads: expose the gateway
-through a buffering reverse proxy, or rely on ``timeout`` to reap stuck workers.
+(measured against gthread and gevent workers). Sync workers are tied up by slow uploads:
+expose the gateway through a buffering reverse proxy, or rely on ``timeout`` to reap
+stuck workers.
 
 TLS comes from the settings: ``SFGW_TLS_CERT``/``SFGW_TLS_KEY`` serve HTTPS, and
 ``SFGW_TLS_CLIENT_CA`` additionally requires a client certificate signed by that CA

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,27 +21,10 @@ from gateway.config import (
     env_networks,
     env_optional_str,
 )
+from gateway.routes import ROUTE_PREFIX, Route, contract_route, route_overrides_from_env
 from gateway.settings import CoreSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-#: Where the notifications of an Opportunity contract go: the order pipeline's queue and
-#: actor (``gateway.pipeline``). Any other outbound-message contract (another object)
-#: defaults to a queue and an actor both named after the contract, for a user's own actor.
-ORDER_QUEUE = "orders"
-ORDER_ACTOR = "process_notification"
-ORDER_OBJECT = "Opportunity"
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
-ROUTE_PREFIX = "SFGW_ROUTE_"
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where one contract's notifications are enqueued: a Dramatiq queue and actor name."""
-
-    queue: str
-    actor: str
 
 
 @dataclass(frozen=True)
@@ -159,30 +141,3 @@ def _allowed_orgs(env: Env) -> tuple[str, ...] | None:
     if raw == "*":
         return None
     return _id_list(env, "SFGW_ALLOWED_ORGS")
-
-
-def contract_route(contract: str, object_name: str, overrides: dict[str, Route]) -> Route:
-    """See :meth:`IntakeSettings.route_for` (``sfgw status`` asks the same question)."""
-    override = overrides.get(contract.upper())
-    if override is not None:
-        return override
-    if object_name == ORDER_OBJECT:
-        return Route(queue=ORDER_QUEUE, actor=ORDER_ACTOR)
-    return Route(queue=contract, actor=contract)
-
-
-def route_overrides_from_env(env: Env) -> dict[str, Route]:
-    """``SFGW_ROUTE_<CONTRACT>=queue[:actor]`` settings, by upper-case contract name."""
-    routes: dict[str, Route] = {}
-    for key, value in env.items():
-        if not key.startswith(ROUTE_PREFIX) or not value.strip():
-            continue
-        name = key[len(ROUTE_PREFIX) :].upper()
-        queue, _, actor = value.strip().partition(":")
-        actor = actor or name.lower()
-        if not _NAME.fullmatch(queue) or not _NAME.fullmatch(actor):
-            raise ConfigError(
-                f"{key}={value!r}: use QUEUE or QUEUE:ACTOR (letters, digits, '_', '.', '-')"
-            )
-        routes[name] = Route(queue=queue, actor=actor)
-    return routes

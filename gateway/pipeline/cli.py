@@ -62,7 +62,7 @@ def register(subparsers: Subparsers) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=show_status)
 
-    from gateway.pipeline import reconcile_cli  # issue 8: the reconciliation sweep
+    from gateway.pipeline import reconcile_cli  # the reconciliation sweep
 
     reconcile_cli.register(subparsers)
 
@@ -266,8 +266,8 @@ def _print_coalesced(coalesced: CoalescedStatus) -> None:
 
 def show_status(args: argparse.Namespace) -> int:
     from gateway.broker import BrokerSettings
-    from gateway.intake.settings import route_overrides_from_env
     from gateway.pipeline.status import read_contracts, read_status
+    from gateway.routes import route_overrides_from_env
 
     core = CoreSettings.from_env()
     status = read_status(

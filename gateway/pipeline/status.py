@@ -26,8 +26,8 @@ from gateway.bindings.outbound import load_outbound, use_generated_dir
 from gateway.bindings.shape import read_outbound_shape
 from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE, QueueReader
 from gateway.contracts import ContractError, outbound_contracts
-from gateway.intake.settings import Route, contract_route
 from gateway.pipeline.stores import DeadLetters, Throughput
+from gateway.routes import Route, contract_route
 from gateway.settings import CoreSettings
 
 QUEUES = (ORDERS_QUEUE, CALLBACKS_QUEUE)

@@ -11,8 +11,8 @@ import pytest
 from xsdata.formats.dataclass.context import XmlContext
 
 from gateway.bindings.binder import ContractBinder
-from gateway.namespaces import ENTERPRISE_SOBJECT
 from gateway.bindings.shape import read_outbound_shape
+from gateway.namespaces import ENTERPRISE_SOBJECT
 from gateway.soap import parse_envelope
 from tests.bindings.conftest import GeneratedCorpus, sfgw
 from tests.bindings.corpus import (
@@ -84,7 +84,10 @@ class Bound:
         assert len(matches) == 1, matches
         self.object_cls: type[Any] = matches[0]
         # the product finds the same class by the XML name alone
-        assert self.binder.type_class(f"{{{ENTERPRISE_SOBJECT}}}{entry.object_name}") is self.object_cls
+        assert (
+            self.binder.type_class(f"{{{ENTERPRISE_SOBJECT}}}{entry.object_name}")
+            is self.object_cls
+        )
         self.attribute = {
             var.local_name: var.name for var in self.context.build(self.object_cls).get_all_vars()
         }

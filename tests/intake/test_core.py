@@ -17,7 +17,7 @@ from gateway.bindings.binder import ContractBinder
 from gateway.broker import encode_messages, message_for, new_message_ids
 from gateway.config import ConfigError
 from gateway.intake.network import client_address, is_allowed
-from gateway.intake.settings import IntakeSettings, Route
+from gateway.intake.settings import IntakeSettings
 from gateway.intake.validate import (
     ContractSpec,
     Rejection,
@@ -26,6 +26,7 @@ from gateway.intake.validate import (
     validate_notifications,
 )
 from gateway.jobs import NotificationJob
+from gateway.routes import Route
 from gateway.soap import parse_envelope
 from tests.intake.messages import ACTION, ORG, OTHER_ORG, shape, simple_message
 

@@ -1,7 +1,7 @@
 """``sfgw bindings test``: the contract test a user runs in CI for their own WSDLs.
 
 For each outbound-message contract, hypothesis draws messages from the WSDL's own shape
-(:mod:`gateway.bindings.samples`) and posts them to the real intake application,
+(:mod:`gateway.contracttest.samples`) and posts them to the real intake application,
 in-process, backed by a real Redis under a throwaway key prefix. It checks what the
 gateway promises Salesforce and the workers:
 
@@ -33,11 +33,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gateway import sfid
-from gateway.bindings import samples
 from gateway.bindings.outbound import describe_class
-from gateway.bindings.samples import Message, Notification
 from gateway.bindings.shape import MAX_NOTIFICATIONS
 from gateway.broker import QueueReader
+from gateway.contracttest import samples
+from gateway.contracttest.samples import Message, Notification
 from gateway.intake.app import SOAP_ROUTE_PREFIX, Endpoint, build_endpoints, create_app
 from gateway.intake.enqueue import DurableQueue
 from gateway.intake.settings import IntakeSettings

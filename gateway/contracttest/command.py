@@ -1,6 +1,6 @@
-"""The shell of ``sfgw bindings test``: which contracts, which Redis, and the report.
+"""The body of ``sfgw bindings test``: which contracts, which Redis, and the report.
 
-The checks themselves are in :mod:`gateway.bindings.contract_test`. Redis is the one in
+The checks themselves are in :mod:`gateway.contracttest.checks`. Redis is the one in
 ``SFGW_REDIS_URL`` (used under a throwaway key prefix that is deleted afterwards; nothing
 else on that server is touched) or, when it is unset, an embedded server started for the
 run in a temporary directory.
@@ -19,15 +19,15 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
 
-from gateway.bindings.contract_test import (
+from gateway.bindings.outbound import use_generated_dir
+from gateway.cli_support import CommandError, print_table
+from gateway.contracts import outbound_contracts
+from gateway.contracttest.checks import (
     ContractOutcome,
     ContractTestOptions,
     IntakeUnderTest,
     run,
 )
-from gateway.bindings.outbound import use_generated_dir
-from gateway.cli_support import CommandError, print_table
-from gateway.contracts import outbound_contracts
 from gateway.settings import CoreSettings
 
 #: Longest excerpt of a failing message printed (the whole one is written to a file).
@@ -108,7 +108,7 @@ def _mutations(outcome: ContractOutcome) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in sorted(outcome.mutated.items())) or "-"
 
 
-def main(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
     settings = CoreSettings.from_env()
     use_generated_dir(settings.generated_dir)
     contracts = _select(settings, args.contract)
