@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from devstack.launch import RunningGateway, start_gateway
+from gateway.bindings.shape import read_outbound_shape
 from gateway.contracttest.checks import expected_jobs
 from gateway.contracttest.samples import Message, Notification, full_message
-from gateway.bindings.shape import read_outbound_shape
 from tests.bindings.corpus import CORPUS
 from tests.conftest import FILE_CORPUS, GeneratedContracts, generate_contracts
 from tests.intake.conftest import Queues, fault_string, is_ack, post
