@@ -25,5 +25,8 @@ PARTNER = "urn:partner.soap.sforce.com"
 PARTNER_SOBJECT = "urn:sobject.partner.soap.sforce.com"
 PARTNER_FAULT = "urn:fault.partner.soap.sforce.com"
 
+# The org's own Apex order callback (salesforce/force-app/.../SfgwOrderService.cls)
+APEX_ORDER_SERVICE = "http://soap.sforce.com/schemas/class/SfgwOrderService"
+
 # Our ERP's order service (contracts/erp/erp_orders.wsdl)
 ERP_ORDERS = "urn:example:erp:orders:v1"

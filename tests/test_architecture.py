@@ -40,7 +40,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "broker": {"core"},
     "routes": {"core", "broker"},
     "erp": {"core"},
-    "salesforce": {"core", "salesforce"},
+    "salesforce": {"core", "bindings", "salesforce"},
     "intake": {"core", "bindings", "broker", "routes", "intake"},
     "pipeline": {"core", "bindings", "broker", "routes", "erp", "salesforce", "pipeline"},
     "contracttest": {"core", "bindings", "broker", "routes", "intake", "contracttest"},

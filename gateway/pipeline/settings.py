@@ -101,12 +101,13 @@ class WorkerSettings:
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
         env = os.environ if env is None else env
         core = CoreSettings.from_env(env)
+        salesforce = SalesforceSettings.from_env(env)
         return cls(
             core=core,
             broker=BrokerSettings.from_env(env),
             pipeline=PipelineSettings.from_env(env),
-            salesforce=SalesforceSettings.from_env(env),
-            callbacks=CallbackSettings.from_env(env),
+            salesforce=salesforce,
+            callbacks=CallbackSettings.from_env(env, callback_api=salesforce.callback_api),
             erp=ErpSettings.from_env(env, contracts_dir=core.contracts_dir),
             reconcile=ReconcileSettings.from_env(env),
             proxies=ProxySettings.from_env(env),

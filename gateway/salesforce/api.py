@@ -414,8 +414,14 @@ def make_api(
     settings: SalesforceSettings, http: requests.Session, partner_wsdl: Path
 ) -> CallbackApi:
     """The API ``SFGW_CALLBACK_API`` names (the Partner WSDL is loaded for ``soap`` only)."""
+    from gateway.salesforce.apex import ApexRestApi, ApexSoapApi
+
     if settings.callback_api == "soap":
         return SoapApi(settings, http, partner_wsdl)
+    if settings.callback_api == "apex_soap":
+        return ApexSoapApi(settings, http)
+    if settings.callback_api == "apex_rest":
+        return ApexRestApi(settings, http)
     if settings.callback_api == "collections":
         return CollectionsApi(settings, http)
     return RestApi(settings, http)

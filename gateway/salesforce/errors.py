@@ -110,6 +110,20 @@ class OrgMismatch(SalesforceError):
         return "permanent"
 
 
+class ApexCallFailed(SalesforceError):
+    """The org's own Apex code threw (an uncaught exception, a governor limit such as
+    ``System.LimitException``): the whole call failed and no record of it was saved.
+
+    Unlike a platform API's failure, this one may be caused by the records themselves (one
+    record whose trigger throws, a batch too big for the transaction's limits), so the
+    callback stage retries the batch once and then narrows it down by halves
+    (:mod:`gateway.pipeline.callbacks.narrowing`)."""
+
+    @property
+    def kind(self) -> Kind:
+        return "retry"
+
+
 @dataclass(frozen=True)
 class RecordOutcome:
     """The result for one record of an update call."""

@@ -24,8 +24,10 @@ from gateway.config import (
     env_url,
 )
 
-#: How the order number is written back (``gateway.pipeline.callbacks``).
-CALLBACK_APIS = ("rest", "collections", "soap")
+#: How the order number is written back (``gateway.pipeline.callbacks``): REST per record,
+#: sObject Collections, the Partner API's update, or the org's own Apex (SOAP or REST).
+CALLBACK_APIS = ("rest", "collections", "soap", "apex_soap", "apex_rest")
+APEX_APIS = ("apex_soap", "apex_rest")
 AUTH_FLOWS = ("client_credentials", "jwt_bearer")
 
 DAY_S = 24 * 3600
@@ -103,7 +105,7 @@ class SalesforceSettings:
                 "sent to a PartnerUrl host on that allowlist, e.g. *.my.salesforce.com"
             )
         return cls(
-            callback_api=env_choice(env, "SFGW_CALLBACK_API", "rest", CALLBACK_APIS),
+            callback_api=env_choice(env, "SFGW_CALLBACK_API", "collections", CALLBACK_APIS),
             auth_flow=auth_flow,
             login_url=login_url,
             client_id=client_id,

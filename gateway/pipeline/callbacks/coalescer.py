@@ -1,10 +1,11 @@
-"""Coalesced callbacks, the Redis side: one Salesforce call per up to 200 orders of an org.
+"""Coalesced callbacks, the Redis side: one Salesforce call for a batch of an org's orders.
 
-In ``collections`` and ``soap`` modes the order stage does not enqueue one callback job
-per record; it adds the record to its org's pending set in Redis. Flusher threads in
-every worker process claim batches and write them with ONE sObject Collections / SOAP
-``update`` call, when 200 records are waiting or when the oldest waiting one has waited
-``SFGW_CALLBACK_MAX_WAIT_MS``.
+In the batch modes (``collections``, ``soap``, ``apex_soap``, ``apex_rest``) the order
+stage does not enqueue one callback job per record; it adds the record to its org's
+pending set in Redis. Flusher threads in every worker process claim batches and write
+each with ONE call, when ``SFGW_CALLBACK_BATCH_SIZE`` records are waiting, when the
+oldest waiting one has waited ``SFGW_CALLBACK_MAX_WAIT_MS``, or (with
+``SFGW_CALLBACK_IDLE_MS``) when no record has joined for that long.
 
 Redis layout (all under ``<prefix>:cb``)::
 
@@ -14,7 +15,7 @@ Redis layout (all under ``<prefix>:cb``)::
     batch:<id>         STRING a claimed batch: {"org", "claimed_ms", "records": [[id, data], ...]}
     leases             ZSET  batch id -> lease expiry (ms)
 
-Crash safety: a claim moves up to 200 records from ``pending``/``data`` into a batch with
+Crash safety: a claim moves up to a batch of records from ``pending``/``data`` into a batch with
 a lease, in one Lua script, so two flushers never claim the same record and the normal
 path never sends the same update twice as separate successful calls. After
 Salesforce's answer each record is settled on its own (success: done; retryable:
@@ -22,7 +23,8 @@ back into ``pending`` at now + backoff; permanent: a dead letter with its own re
 and the batch is deleted, again in one script. A flusher SIGKILLed between claim and
 settle leaves the batch and its lease; when the lease expires any flusher puts the
 records back into ``pending`` (a repeat is harmless: the update is idempotent). The
-lease (``SFGW_CALLBACK_LEASE_MS``) is longer than a Salesforce call may take.
+lease (``SFGW_CALLBACK_LEASE_MS``) is longer than a Salesforce call may take, and a
+flusher that makes several calls for one batch extends it before each.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +61,18 @@ redis.call("sadd", orgs, org)
 return redis.call("zcount", pending, "-inf", now)
 """
 
-#: Claim up to `size` due records if the batch is full or the oldest has waited enough.
+#: Claim up to `size` due records if the batch is full, the oldest has waited enough, or
+#: (with an idle time) no record has become due for that long: the burst is over.
 #: Returns JSON: {"batch": [...]} or {"next": ms when to look again or -1}.
 _CLAIM = """
 local pending, data, leases, batch_key, orgs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, wait, size = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local expiry, batch_id, org, force = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7] == "1"
+local idle = tonumber(ARGV[8])
+local function quiet_after(t)
+    if idle > 0 and idle < wait then return t + idle end
+    return t + wait
+end
 local due = redis.call("zrangebyscore", pending, "-inf", now, "WITHSCORES", "LIMIT", 0, size)
 if #due == 0 then
     local first = redis.call("zrange", pending, 0, 0, "WITHSCORES")
@@ -72,11 +80,15 @@ if #due == 0 then
         redis.call("srem", orgs, org)
         return cjson.encode({next = -1})
     end
-    return cjson.encode({next = tonumber(first[2]) + wait})
+    return cjson.encode({next = quiet_after(tonumber(first[2]))})
 end
-local oldest = tonumber(due[2])
-if (not force) and #due / 2 < size and oldest + wait > now then
-    return cjson.encode({next = oldest + wait})
+local oldest, newest = tonumber(due[2]), tonumber(due[#due])
+local ready = force or #due / 2 >= size or oldest + wait <= now
+if (not ready) and idle > 0 and newest + idle <= now then ready = true end
+if not ready then
+    local at = oldest + wait
+    if idle > 0 and newest + idle < at then at = newest + idle end
+    return cjson.encode({next = at})
 end
 local records = {}
 for i = 1, #due, 2 do
@@ -209,13 +221,21 @@ class CallbackCoalescer:
             keys=[self.pending_key(org), self.data_key(org), self.leases_key,
                   self.batch_key(batch_id), self.orgs_key],
             args=[now, self.settings.max_wait_ms, self.settings.batch_size,
-                  now + self.settings.lease_ms, f"{org}|{batch_id}", org, "1" if force else "0"],
+                  now + self.settings.lease_ms, f"{org}|{batch_id}", org, "1" if force else "0",
+                  self.settings.idle_ms],
         )  # fmt: skip
         reply = json.loads(raw)
         if "batch" not in reply:
             return None, [], int(reply.get("next", -1))
         records = [Pending.from_json(item[1]) for item in reply["batch"] or []]
         return f"{org}|{batch_id}", records, now
+
+    def extend_lease(self, member: str) -> None:
+        """Keep a claimed batch for another lease: its flusher is still working on it
+        (an Apex batch narrowed down by halves makes several calls)."""
+        self._client.zadd(
+            self.leases_key, {member: self.now_ms() + self.settings.lease_ms}, xx=True
+        )
 
     def recover_expired(self) -> int:
         """Put the records of batches whose lease ran out back into their org's set."""
@@ -256,9 +276,10 @@ class CallbackCoalescer:
         member: str,
         org: str,
         records: list[Pending],
-        outcomes: list[RecordOutcome] | BaseException,
+        outcomes: Sequence[RecordOutcome | BaseException] | BaseException,
     ) -> Settled:
-        """Each record on its own; then the batch is gone (one script)."""
+        """Each record on its own, by its outcome (or the exception of the call that
+        carried it); then the batch is gone (one script)."""
         now = self.now_ms()
         back: list[list[Any]] = []
         saved: list[tuple[str, str]] = []

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import dramatiq
 from dramatiq.middleware import Middleware
@@ -21,6 +21,8 @@ from gateway.broker import CALLBACKS_QUEUE
 from gateway.pipeline import metrics
 from gateway.pipeline.callbacks.coalescer import CallbackCoalescer
 from gateway.pipeline.callbacks.job import CallbackJob, record_update
+from gateway.pipeline.callbacks.narrowing import send_narrowing
+from gateway.salesforce.api import RecordUpdate
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.errors import RecordOutcome
 from gateway.salesforce.settings import SalesforceSettings
@@ -46,23 +48,33 @@ class Flusher:
             return 0, next_ms
         updates = [record_update(r.job, self._settings) for r in records]
         started = time.monotonic()
-        outcomes: list[RecordOutcome] | BaseException
-        try:
-            outcomes = self._salesforce().update(org, updates)
-        except Exception as error:
-            outcomes = error
+        calls = 0
+
+        def call(batch: Sequence[RecordUpdate]) -> list[RecordOutcome]:
+            nonlocal calls
+            if calls:
+                self.coalescer.extend_lease(member)
+            calls += 1
+            return self._salesforce().update(org, batch)
+
+        outcomes = send_narrowing(call, updates, lambda update: update.record_id)
         settled = self.coalescer.settle(member, org, records, outcomes)
         metrics.LATENCY.labels(CALLBACKS_QUEUE).observe(time.monotonic() - started)
         log.info(
             json.dumps({
                 "stage": CALLBACKS_QUEUE, "org": org[:15], "outcome": "batch",
                 "records": len(records), "done": settled.done, "retried": settled.retried,
-                "dead_lettered": settled.dead,
-                "error": None if isinstance(outcomes, list) else type(outcomes).__name__,
+                "dead_lettered": settled.dead, "calls": calls,
+                "error": _first_error(outcomes),
                 "ms": round((time.monotonic() - started) * 1000),
             }, sort_keys=True)
         )  # fmt: skip
         return len(records), next_ms
+
+
+def _first_error(outcomes: Sequence[RecordOutcome | BaseException]) -> str | None:
+    """The name of the first whole-call exception among the outcomes, for the log."""
+    return next((type(o).__name__ for o in outcomes if isinstance(o, BaseException)), None)
 
 
 class FlusherThreads(Middleware):

@@ -14,11 +14,11 @@ from gateway.pipeline.callbacks.settings import CallbackSettings
 from gateway.pipeline.policy import RetryPolicy
 from gateway.pipeline.stores import DeadLetters, Throughput
 from gateway.salesforce.client import SalesforceClient
-from gateway.salesforce.settings import SalesforceSettings
+from gateway.salesforce.settings import APEX_APIS, SalesforceSettings
 from gateway.settings import CoreSettings
 
 #: The APIs that write many records in one call.
-COALESCED_APIS = ("collections", "soap")
+COALESCED_APIS = ("collections", "soap", *APEX_APIS)
 
 
 def coalescing(settings: SalesforceSettings) -> bool:
