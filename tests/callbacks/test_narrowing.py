@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -20,7 +20,7 @@ class FakeApex:
     """Throws when a call holds a poisoned id or more than ``row_limit`` records."""
 
     def __init__(
-        self, *, poisoned: Sequence[str] = (), row_limit: int = 10_000, throws_first: int = 0
+        self, *, poisoned: Collection[str] = (), row_limit: int = 10_000, throws_first: int = 0
     ) -> None:
         self.poisoned = set(poisoned)
         self.row_limit = row_limit
