@@ -19,6 +19,7 @@ Two failures of a whole call are told apart, because the pipeline treats them ap
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -151,20 +152,26 @@ class ApexRestApi(_ApexApi):
 
     name = "apex_rest"
 
+    def body(self, records: Sequence[RecordUpdate]) -> bytes:
+        """The JSON the resource's ``@HttpPost`` method reads."""
+        updates = [
+            {"opportunityId": rid, "orderNumber": number, "orderStatus": status}
+            for rid, number, status in map(self._update, records)
+        ]
+        return json.dumps({"updates": updates}, separators=(",", ":")).encode()
+
     def update(
         self, token: AccessToken, org_id: str, records: Sequence[RecordUpdate]
     ) -> list[RecordOutcome]:
-        body = {
-            "updates": [
-                {"opportunityId": rid, "orderNumber": number, "orderStatus": status}
-                for rid, number, status in map(self._update, records)
-            ]
-        }
         response = self._post(
             token,
             REST_PATH,
-            json=body,
-            headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+            data=self.body(records),
+            headers={
+                "Authorization": f"Bearer {token.value}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
         )
         status = response.status_code
         if status == 200:
@@ -206,21 +213,24 @@ class ApexSoapApi(_ApexApi):
         self._item = self._binder.type_class(f"{{{APEX_ORDER_SERVICE}}}OrderUpdate")
         self._header = self._binder.element_class(f"{{{APEX_ORDER_SERVICE}}}SessionHeader")
 
-    def update(
-        self, token: AccessToken, org_id: str, records: Sequence[RecordUpdate]
-    ) -> list[RecordOutcome]:
+    def body(self, records: Sequence[RecordUpdate], session_id: str) -> bytes:
+        """The ``updateOrders`` envelope, built with the class's generated bindings."""
         items = [
             self._item(opportunity_id=rid, order_number=number, order_status=status)
             for rid, number, status in map(self._update, records)
         ]
-        body = envelope(
+        return envelope(
             self._binder.render(self._request(updates=items)),
-            self._binder.render(self._header(session_id=token.value)),
+            self._binder.render(self._header(session_id=session_id)),
         )
+
+    def update(
+        self, token: AccessToken, org_id: str, records: Sequence[RecordUpdate]
+    ) -> list[RecordOutcome]:
         response = self._post(
             token,
             SOAP_PATH,
-            data=body,
+            data=self.body(records, token.value),
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
         )
         try:
