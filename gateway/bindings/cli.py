@@ -55,11 +55,11 @@ def register(subparsers: Subparsers) -> Subparsers:
     bindings = subparsers.add_parser(
         "bindings",
         help="generate, check and diff the xsdata bindings of contracts/",
-        description="Contract-first bindings: contracts/*.wsdl -> generated/ (xsdata).",
+        description="Contract-first bindings: contracts/*.wsdl, *.xsd -> generated/ (xsdata).",
     )
     sub = bindings.add_subparsers(dest="bindings_command", required=True, metavar="COMMAND")
     generate = sub.add_parser(
-        "generate", help="regenerate generated/ from every WSDL under contracts/"
+        "generate", help="regenerate generated/ from every WSDL and XSD under contracts/"
     )
     generate.set_defaults(handler=cmd_generate)
     check = sub.add_parser("check", help="exit 1 when generated/ differs from a fresh generation")
