@@ -18,6 +18,9 @@ from pathlib import Path
 from gateway.namespaces import OUTBOUND_MESSAGE, WSDL, XSD
 from gateway.soap import parse_xml
 
+#: The intake serves each outbound-message contract at this path plus the contract's name.
+OUTBOUND_ROUTE_PREFIX = "/salesforce/outbound/"
+
 
 class ContractError(ValueError):
     """A contract file cannot be used; the message names the file and the fix."""
