@@ -46,20 +46,18 @@ def manual_steps(rendered: RenderedBundle) -> list[str]:
     app = bundle.external_client_apps[0] if bundle.external_client_apps else None
     app_name = (app.label or app.name) if app else "your External Client App"
     return [
-        "The integration user: create it (Salesforce Integration licence, profile "
-        f"'Minimum Access - API Only Integrations') and assign permission set {permission_set}.",
-        f"The consumer key and secret, or the certificate: External Client App Manager -> "
-        f"{app_name} -> Settings -> OAuth. Enable the Client Credentials Flow, or for JWT "
-        "bearer upload the certificate whose private key the gateway holds. These are the "
-        "app's global OAuth settings, which hold the key and secret and never go into "
-        "source control. Give the gateway SFGW_SF_CLIENT_ID (and SFGW_SF_CLIENT_SECRET).",
-        "The Run As user (client credentials only): Policies -> OAuth Policies -> enable "
-        "Client Credentials Flow, Run As = the integration user (it needs API Only).",
-        f"Flows on a production org deploy inactive unless '{FLOWS_AS_ACTIVE}' is on "
-        "(Setup -> Process Automation Settings); otherwise activate them after the deploy.",
-        "Send Session ID stays off (includeSessionId false): since February 2026 outbound "
-        "messages carry no SessionId whatever the setting; the gateway calls back with the "
-        "External Client App's OAuth token.",
+        f"Integration user: create it (Salesforce Integration licence, profile 'Minimum "
+        f"Access - API Only Integrations') and assign permission set {permission_set}.",
+        f"Consumer key and secret, or certificate: External Client App Manager -> {app_name} "
+        "-> Settings -> OAuth: enable the Client Credentials Flow, or upload the certificate "
+        "of the gateway's JWT key. Give the gateway SFGW_SF_CLIENT_ID (and "
+        "SFGW_SF_CLIENT_SECRET); they never go into source control.",
+        "Run As user (client credentials): Policies -> OAuth Policies -> enable Client "
+        "Credentials Flow, Run As = the integration user (it needs API Only).",
+        f"Production orgs deploy flows inactive unless '{FLOWS_AS_ACTIVE}' is on (Process "
+        "Automation Settings); otherwise activate them after the deploy.",
+        "Send Session ID stays off: since February 2026 Salesforce sends no SessionId; the "
+        "gateway authenticates with the External Client App.",
     ]
 
 

@@ -146,7 +146,7 @@ def test_the_command_prints_the_deploy_line_and_the_steps(
     )
     assert f"  cd {out} && sf project deploy start --source-dir force-app" in printed
     assert "placeholder user" not in printed
-    assert "then, in Setup (these cannot be metadata):\n  1. The integration user" in printed
+    assert "then, in Setup (these cannot be metadata):\n  1. Integration user: create it" in printed
 
 
 def test_a_plain_http_url_is_one_line_and_exit_1(
