@@ -11,13 +11,13 @@ import argparse
 import os
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli_support import CommandError, Subparsers
-from gateway.contracts import outbound_contracts
-from gateway.org.drift import bundle_location
-from gateway.org.errors import BundleError
-from gateway.org.render import RenderedBundle, render_bundle
 from gateway.settings import CoreSettings
+
+if TYPE_CHECKING:
+    from gateway.org.render import RenderedBundle
 
 #: Flows are deployed active only where Setup allows it (production needs the preference).
 FLOWS_AS_ACTIVE = "Deploy processes and flows as active"
@@ -62,6 +62,12 @@ def manual_steps(rendered: RenderedBundle) -> list[str]:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
+    # Imported here: xsdata and the schema are only needed when the command runs.
+    from gateway.contracts import outbound_contracts
+    from gateway.org.drift import bundle_location
+    from gateway.org.errors import BundleError
+    from gateway.org.render import render_bundle
+
     settings = CoreSettings.from_env()
     source = bundle_location(settings.contracts_dir, args.bundle, os.environ).path
     if not (source / "sfdx-project.json").is_file():
