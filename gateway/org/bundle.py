@@ -27,6 +27,17 @@ from gateway.contracts import OUTBOUND_ROUTE_PREFIX
 from gateway.org.errors import BundleError
 from gateway.org.metadata import component_name, kind_of, parse_metadata
 from gateway.org.project import SfdxProject, load_project
+from generated.salesforce_metadata import (
+    ApexClass,
+    CustomField,
+    ExternalClientApplication,
+    ExtlClntAppConfigurablePolicies,
+    ExtlClntAppOauthConfigurablePolicies,
+    ExtlClntAppOauthSettings,
+    Flow,
+    PermissionSet,
+    Workflow,
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,7 @@ def _enum(value: Any) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-def _messages(workflow: Any, object_name: str, source: str) -> list[OutboundMessage]:
+def _messages(workflow: Workflow, object_name: str, source: str) -> list[OutboundMessage]:
     return [
         OutboundMessage(
             object=object_name,
@@ -172,7 +183,7 @@ def _messages(workflow: Any, object_name: str, source: str) -> list[OutboundMess
     ]
 
 
-def _flow(flow: Any, name: str, source: str) -> FlowTrigger:
+def _flow(flow: Flow, name: str, source: str) -> FlowTrigger:
     start = flow.start
     return FlowTrigger(
         flow=name,
@@ -187,7 +198,7 @@ def _flow(flow: Any, name: str, source: str) -> FlowTrigger:
     )
 
 
-def _sent_messages(flow: Any, source: str) -> list[str]:
+def _sent_messages(flow: Flow, source: str) -> list[str]:
     """The outbound messages the flow sends, following connectors from its start."""
     calls = {call.name: call for call in flow.action_calls}
     sent: list[str] = []
@@ -204,7 +215,7 @@ def _sent_messages(flow: Any, source: str) -> list[str]:
     return sent
 
 
-def _field(field: Any, object_name: str, name: str, source: str) -> FieldRule:
+def _field(field: CustomField, object_name: str, name: str, source: str) -> FieldRule:
     if field.full_name != name:
         raise BundleError(
             f"{source}: fullName {field.full_name!r} must match the file name {name!r}"
@@ -220,13 +231,15 @@ def _field(field: Any, object_name: str, name: str, source: str) -> FieldRule:
         unique=bool(field.unique),
         external_id=bool(field.external_id),
         required=bool(field.required),
-        picklist_values=tuple(v.full_name for v in definition.value) if definition else (),
+        picklist_values=tuple(v.full_name for v in definition.value if v.full_name)
+        if definition
+        else (),
         restricted=bool(value_set.restricted) if value_set else False,
         source=source,
     )
 
 
-def _permission_set(permissions: Any, name: str, source: str) -> PermissionSetRule:
+def _permission_set(permissions: PermissionSet, name: str, source: str) -> PermissionSetRule:
     objects = permissions.object_permissions
     return PermissionSetRule(
         name=name,
@@ -240,6 +253,13 @@ def _permission_set(permissions: Any, name: str, source: str) -> PermissionSetRu
     )
 
 
+AppPart = (
+    ExtlClntAppOauthSettings
+    | ExtlClntAppOauthConfigurablePolicies
+    | ExtlClntAppConfigurablePolicies
+)
+
+
 class _Collected:
     """The parsed components of a bundle, by type, before they are cross-checked."""
 
@@ -249,8 +269,8 @@ class _Collected:
         self.fields: list[FieldRule] = []
         self.permission_sets: list[PermissionSetRule] = []
         self.classes: list[str] = []
-        self.apps: dict[str, tuple[Any, str]] = {}
-        self.app_parts: list[tuple[str, Any, str]] = []
+        self.apps: dict[str, tuple[ExternalClientApplication, str]] = {}
+        self.app_parts: list[tuple[AppPart, str]] = []
         self.files: list[str] = []
         self.skipped: list[str] = []
 
@@ -262,39 +282,39 @@ class _Collected:
         parsed = parse_metadata(path, display)
         self.files.append(display)
         name = component_name(path, kind)
-        if kind.root == "Workflow":
+        if isinstance(parsed, Workflow):
             self.messages.extend(_messages(parsed, name, display))
-        elif kind.root == "Flow":
+        elif isinstance(parsed, Flow):
             self.flows.append(_flow(parsed, name, display))
-        elif kind.root == "CustomField":
+        elif isinstance(parsed, CustomField):
             if path.parent.name != "fields" or path.parent.parent.parent.name != "objects":
                 raise BundleError(f"{display}: a field belongs in objects/<Object>/fields/")
             self.fields.append(_field(parsed, path.parent.parent.name, name, display))
-        elif kind.root == "PermissionSet":
+        elif isinstance(parsed, PermissionSet):
             self.permission_sets.append(_permission_set(parsed, name, display))
-        elif kind.root == "ApexClass":
+        elif isinstance(parsed, ApexClass):
             if not path.with_name(f"{name}.cls").is_file():
                 raise BundleError(f"{display}: its class source {name}.cls is missing")
             self.classes.append(name)
-        elif kind.root == "ExternalClientApplication":
+        elif isinstance(parsed, ExternalClientApplication):
             self.apps[name] = (parsed, display)
         else:
-            self.app_parts.append((kind.root, parsed, display))
+            self.app_parts.append((parsed, display))
 
 
 def _external_client_apps(collected: _Collected) -> list[ExternalClientApp]:
     scopes: dict[str, tuple[str, ...]] = {}
-    policies: dict[str, Any] = {}
-    for root, part, display in collected.app_parts:
+    policies: dict[str, ExtlClntAppOauthConfigurablePolicies] = {}
+    for part, display in collected.app_parts:
         if part.external_client_application not in collected.apps:
             raise BundleError(
                 f"{display}: externalClientApplication {part.external_client_application!r} "
                 "is not an external client app of the bundle (externalClientApps/)"
             )
-        if root == "ExtlClntAppOauthSettings":
+        if isinstance(part, ExtlClntAppOauthSettings):
             listed = (part.comma_separated_oauth_scopes or "").split(",")
             scopes[part.external_client_application] = tuple(s.strip() for s in listed if s.strip())
-        elif root == "ExtlClntAppOauthConfigurablePolicies":
+        elif isinstance(part, ExtlClntAppOauthConfigurablePolicies):
             policies[part.external_client_application] = part
     apps = []
     for name, (app, display) in sorted(collected.apps.items()):
