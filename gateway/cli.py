@@ -25,6 +25,7 @@ from gateway.config import ConfigError
 from gateway.contracts import ContractError
 from gateway.contracttest import cli as contract_test_cli
 from gateway.intake import cli as intake_cli
+from gateway.org import cli as org_cli
 from gateway.pipeline import cli as pipeline_cli
 
 #: Entry point group of commands registered by other packages (dev stack, mocks).
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake_cli.register(subparsers)
     pipeline_cli.register(subparsers)
     contract_test_cli.register(bindings_cli.register(subparsers))
+    org_cli.register(subparsers)
     for plugin in sorted(entry_points(group=COMMAND_PLUGINS), key=lambda ep: ep.name):
         plugin.load()(subparsers)
     return parser

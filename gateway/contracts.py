@@ -1,9 +1,11 @@
 """The contracts in ``contracts/`` and what each one is.
 
-Every WSDL under ``contracts/`` becomes one generated package, named from its file name
-(``contracts/salesforce/opportunity_id_only.wsdl`` -> ``generated.opportunity_id_only``).
+Every WSDL and XSD under ``contracts/`` becomes one generated package, named from its file
+name (``contracts/salesforce/opportunity_id_only.wsdl`` -> ``generated.opportunity_id_only``).
 Outbound-message contracts (target namespace ``http://soap.sforce.com/2005/09/outbound``)
-also become intake routes of the same name.
+also become intake routes of the same name. A plain XSD (the Metadata API subset the org
+bundle is checked against) is a contract too: its types are generated the same way, so the
+org's metadata files are read through generated classes like every other wire format.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.namespaces import OUTBOUND_MESSAGE, WSDL
+from gateway.namespaces import OUTBOUND_MESSAGE, WSDL, XSD
 from gateway.soap import parse_xml
+
+#: The intake serves each outbound-message contract at this path plus the contract's name.
+OUTBOUND_ROUTE_PREFIX = "/salesforce/outbound/"
 
 
 class ContractError(ValueError):
@@ -58,7 +63,10 @@ def read_contract(path: Path) -> Contract:
         # parse_xml words its errors for request bodies; this is a file
         reason = "is empty" if not data.strip() else "is not well-formed XML (or has a DOCTYPE)"
         raise ContractError(f"{path} {reason}; save the WSDL again from Setup") from None
-    if root.tag != f"{{{WSDL}}}definitions":
+    if path.suffix == ".xsd":
+        if root.tag != f"{{{XSD}}}schema":
+            raise ContractError(f"{path}: not an XML Schema (root is not xsd:schema)")
+    elif root.tag != f"{{{WSDL}}}definitions":
         raise ContractError(f"{path}: not a WSDL 1.1 document (root is not wsdl:definitions)")
     return Contract(
         name=contract_name(path),
@@ -68,8 +76,10 @@ def read_contract(path: Path) -> Contract:
 
 
 def discover_contracts(contracts_dir: Path) -> list[Contract]:
-    """All WSDLs under ``contracts_dir``, sorted by name; two files may not share a name."""
-    contracts = [read_contract(p) for p in sorted(contracts_dir.rglob("*.wsdl"))]
+    """All WSDLs and XSDs under ``contracts_dir``, sorted by name; two files may not share
+    a name."""
+    paths = [*contracts_dir.rglob("*.wsdl"), *contracts_dir.rglob("*.xsd")]
+    contracts = [read_contract(p) for p in sorted(paths)]
     seen: dict[str, Path] = {}
     for contract in contracts:
         if contract.name in seen:

@@ -30,3 +30,6 @@ APEX_ORDER_SERVICE = "http://soap.sforce.com/schemas/class/SfgwOrderService"
 
 # Our ERP's order service (contracts/erp/erp_orders.wsdl)
 ERP_ORDERS = "urn:example:erp:orders:v1"
+
+# Salesforce's Metadata API: the org bundle's source-format files (salesforce/force-app)
+SALESFORCE_METADATA = "http://soap.sforce.com/2006/04/metadata"

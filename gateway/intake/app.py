@@ -23,7 +23,7 @@ import falcon
 
 from gateway.bindings.binder import BindingError, ContractBinder
 from gateway.bindings.outbound import OutboundBindings, load_all, use_generated_dir
-from gateway.contracts import outbound_contracts
+from gateway.contracts import OUTBOUND_ROUTE_PREFIX, outbound_contracts
 from gateway.intake.enqueue import DurableQueue, EnqueueError
 from gateway.intake.logs import ACCESS_LOGGER
 from gateway.intake.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -48,7 +48,9 @@ from gateway.soap import (
     parse_xml,
 )
 
-SOAP_ROUTE_PREFIX = "/salesforce/outbound/"
+#: ``POST /salesforce/outbound/<contract>`` (defined with the contracts: the org bundle's
+#: outbound messages post to the same paths).
+SOAP_ROUTE_PREFIX = OUTBOUND_ROUTE_PREFIX
 ACK = (
     b'<?xml version="1.0" encoding="UTF-8"?>'
     b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'

@@ -104,6 +104,7 @@ class SalesforceSettings:
                 "SFGW_SF_USE_SESSION_ID=true needs SFGW_SALESFORCE_HOSTS: a SessionId is only "
                 "sent to a PartnerUrl host on that allowlist, e.g. *.my.salesforce.com"
             )
+        fields = callback_fields(env)
         return cls(
             callback_api=env_choice(env, "SFGW_CALLBACK_API", "collections", CALLBACK_APIS),
             auth_flow=auth_flow,
@@ -116,13 +117,34 @@ class SalesforceSettings:
             use_session_id=use_session_id,
             hosts=hosts,
             api_version=version,
-            order_number_field=_field_name(env, "SFGW_ORDER_NUMBER_FIELD", "Order_Number__c"),
-            order_status_field=_field_name(env, "SFGW_ORDER_STATUS_FIELD", "Order_Status__c"),
+            order_number_field=fields.order_number,
+            order_status_field=fields.order_status,
             timeout_s=env_int(env, "SFGW_SF_TIMEOUT_MS", 20_000, minimum=100, maximum=600_000)
             / 1000,
             token_cache_s=env_int(env, "SFGW_SF_TOKEN_CACHE_S", 1800, minimum=10, maximum=DAY_S),
             token_lock_s=env_int(env, "SFGW_SF_TOKEN_LOCK_S", 30, minimum=1, maximum=600),
         )
+
+
+@dataclass(frozen=True)
+class CallbackFields:
+    """The Opportunity fields the callback writes: the order number and its status."""
+
+    order_number: str
+    order_status: str
+
+
+def callback_fields(env: Env | None = None) -> CallbackFields:
+    """``SFGW_ORDER_NUMBER_FIELD`` and ``SFGW_ORDER_STATUS_FIELD``, on their own.
+
+    Read apart from :class:`SalesforceSettings` because ``sfgw bindings check`` compares
+    them with the org bundle's fields on a machine that holds no Salesforce credential.
+    """
+    env = os.environ if env is None else env
+    return CallbackFields(
+        order_number=_field_name(env, "SFGW_ORDER_NUMBER_FIELD", "Order_Number__c"),
+        order_status=_field_name(env, "SFGW_ORDER_STATUS_FIELD", "Order_Status__c"),
+    )
 
 
 def _field_name(env: Env, name: str, default: str) -> str:

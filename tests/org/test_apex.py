@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from gateway.namespaces import XSD
+from gateway.namespaces import APEX_ORDER_SERVICE, XSD
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = ROOT / "salesforce"
 CLASSES = ORG / "force-app" / "main" / "default" / "classes"
 WSDL_PATH = ROOT / "contracts" / "salesforce" / "apex" / "sfgw_order_service.wsdl"
-APEX_NS = "http://soap.sforce.com/schemas/class/SfgwOrderService"
+APEX_NS = APEX_ORDER_SERVICE
 #: How Salesforce types an Apex type in a generated class WSDL.
 XSD_OF_APEX = {
     "Id": "tns:ID",
