@@ -46,9 +46,8 @@ REST_PATH = "/services/apexrest/sfgw/orders"
 SOAP_PATH = "/services/Soap/class/SfgwOrderService"
 BINDINGS = "generated.sfgw_order_service"
 DEPLOY_HINT = (
-    "deploy the Apex classes in salesforce/force-app "
-    "(sf project deploy start --source-dir salesforce/force-app), "
-    "or set SFGW_CALLBACK_API=collections"
+    "deploy the org bundle with its SfgwOrderService classes "
+    "(sfgw org bundle, then sf project deploy start), or set SFGW_CALLBACK_API=collections"
 )
 
 
