@@ -200,6 +200,12 @@ class Stack(StackObservers):
         if changed & WORKER_SETTINGS and self.workers is not None:
             self.restart_workers()
 
+    def define_outbound(self) -> None:
+        """Define the org's outbound message as ``config`` says again (after a test
+        changed the definitions)."""
+        self._check_running_stack("define the outbound message")
+        wiring.define_outbound(self)
+
     def reset_faults(self) -> None:
         """Undo the faults injected at run time: the ERP's go back to ``erp_faults``, the
         mock org's to none (so the next user of a shared stack starts clean)."""
