@@ -67,7 +67,7 @@ from gateway.salesforce.api import MAX_RECORDS_PER_CALL
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000
 DEFAULT_TIMEOUT_S = 300.0
-#: Issue 8: coalesced modes use at most this many API calls (callbacks + tokens) for
+#: The budget of the coalesced modes: at most this many API calls (callbacks + tokens) for
 #: 10,000 won Opportunities in a burst.
 COALESCED_BUDGET = (10_000, 80)
 KINDS = ("redis", "gateway", "workers", "mock ERP", "mock Salesforce", "bench client")
@@ -288,7 +288,7 @@ def process_table(rows: Sequence[Row]) -> str:
 
 
 def budget_verdicts(rows: Sequence[Row]) -> list[str]:
-    """Issue 8's budget for each passed coalesced mode, when the run was the size it is
+    """The API-call budget's verdict for each passed coalesced mode, when the run was the size it is
     stated for (10,000 Opportunities); empty otherwise."""
     size, budget = COALESCED_BUDGET
     verdicts = []
@@ -651,7 +651,7 @@ def run(
     reporter.say("")
     reporter.say(process_table(rows))
     for verdict in budget_verdicts(rows):
-        reporter.say(f"issue 8 budget: {verdict}")
+        reporter.say(f"API-call budget: {verdict}")
     for note in filter(None, map(batch_note, rows)):
         reporter.say(note)
     for line in NOTES:

@@ -1,4 +1,4 @@
-"""Issue 8's numbers: Salesforce API calls per 1,000 orders and the callback latency,
+"""The callback stage's economy: Salesforce API calls per 1,000 orders and the callback latency,
 for per-record REST, coalesced sObject Collections and coalesced SOAP, in one run.
 
 Real processes: an embedded Redis, the mock Salesforce org and ``sfgw worker`` (2
