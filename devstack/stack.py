@@ -253,7 +253,7 @@ class Stack(StackObservers):
         Its in-flight messages stay in Redis until the broker's heartbeat timeout gives
         them to other workers. Returns the killed group (its ``exit_code`` is ``-9``), or
         None when there was none."""
-        if group is None:
+        if group is None or group is self.workers:
             group, self.workers = self.workers, None
         elif group in self.extra_workers:
             self.extra_workers.remove(group)
