@@ -54,24 +54,20 @@ from bench.common import (
     write_results,
 )
 from bench.processes import TreeSampler
-from devstack.demo import (
-    Interrupted,
-    OrderRecord,
-    Reporter,
-    Summary,
-    run_flow,
-    signals_interrupt,
-    stop_stack,
-    verify,
-)
-from devstack.stack import CALLBACK_APIS, Stack, StackConfig, StackError, prepare_stack
+from devstack.config import CALLBACK_APIS, MOCKS_ONLY, StackConfig
+from devstack.demo_flow import run_flow
+from devstack.demo_report import OrderRecord, Reporter, Summary, verify
+from devstack.envs import wired_variables
+from devstack.errors import StackError
+from devstack.signals import Interrupted, signals_interrupt, stop_stack
+from devstack.stack import Stack, prepare_stack
 from gateway.cli_support import render_table
 from gateway.salesforce.api import MAX_RECORDS_PER_CALL
 
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000
 DEFAULT_TIMEOUT_S = 300.0
-#: Issue 8: coalesced modes use at most this many API calls (callbacks + tokens) for
+#: The budget of the coalesced modes: at most this many API calls (callbacks + tokens) for
 #: 10,000 won Opportunities in a burst.
 COALESCED_BUDGET = (10_000, 80)
 KINDS = ("redis", "gateway", "workers", "mock ERP", "mock Salesforce", "bench client")
@@ -292,7 +288,7 @@ def process_table(rows: Sequence[Row]) -> str:
 
 
 def budget_verdicts(rows: Sequence[Row]) -> list[str]:
-    """Issue 8's budget for each passed coalesced mode, when the run was the size it is
+    """The API-call budget's verdict for each passed coalesced mode, when the run was the size it is
     stated for (10,000 Opportunities); empty otherwise."""
     size, budget = COALESCED_BUDGET
     verdicts = []
@@ -309,15 +305,6 @@ def budget_verdicts(rows: Sequence[Row]) -> list[str]:
     return verdicts
 
 
-#: Variables the stack sets itself for every run (the environment cannot change them).
-_STACK_SETS = frozenset(
-    {
-        "SFGW_CALLBACK_API", "SFGW_REDIS_URL", "SFGW_REDIS_PREFIX", "SFGW_ALLOWED_ORGS",
-        "SFGW_ERP_URL", "SFGW_SF_AUTH", "SFGW_SF_LOGIN_URL", "SFGW_SF_CLIENT_ID",
-        "SFGW_WORKER_PROCESSES", "SFGW_WORKER_THREADS", "SFGW_WORKER_METRICS_PORT",
-        "SFGW_WORKER_METRICS_DIR",
-    }
-)  # fmt: skip
 _NEVER_SHOWN = ("SECRET", "KEY", "PASSWORD", "TOKEN", "USERNAME", "URL")
 
 
@@ -325,11 +312,12 @@ def settings_in_effect(env: Mapping[str, str]) -> dict[str, str]:
     """``SFGW_*`` variables from the environment that reach the stack's processes (e.g.
     ``SFGW_CALLBACK_MAX_WAIT_MS``): a run is only comparable with one that had the same.
     Credentials are never recorded."""
+    wired = wired_variables()
     return {
         name: value
         for name, value in sorted(env.items())
         if name.startswith("SFGW_")
-        and name not in _STACK_SETS
+        and name not in wired
         and not any(word in name for word in _NEVER_SHOWN)
     }
 
@@ -379,23 +367,16 @@ def _roots(stack: Stack) -> dict[str, int]:
 
 def _orders_created(stack: Stack, ids: Iterable[str]) -> tuple[dict[str, float], list[OrderRecord]]:
     """The ERP's orders for ``ids``: reference -> creation time, and the records."""
-    from mock_erp.store import OrderStore
-
     wanted = set(ids)
-    store = OrderStore(stack.erp_db)
-    try:
-        stored = [o for o in store.all_orders() if o.external_reference in wanted]
-    finally:
-        store.close()
+    stored = [o for ref, o in stack.erp_orders().items() if ref in wanted]
     created = {o.external_reference: o.created_at.timestamp() for o in stored}
     return created, [OrderRecord(o.order_number, o.external_reference) for o in stored]
 
 
 def _measure_records(row: Row, stack: Stack, ids: Sequence[str], started_at: float) -> None:
     """Drain, callback latency and verification, from the two mocks' own records."""
-    salesforce = Stack.need(stack.salesforce, "mock Salesforce")
     wanted = set(ids)
-    opportunities = [r for r in salesforce.opportunities() if r["Id"] in wanted]
+    opportunities = [r for oid, r in stack.opportunities().items() if oid in wanted]
     created, orders = _orders_created(stack, ids)
     row.updated = sum(1 for r in opportunities if r.get("Order_Number__c"))
     row.orders = len(orders)
@@ -485,19 +466,11 @@ def _clients(stack: Stack, pool_size: int) -> Clients:
     from gateway.salesforce.settings import SalesforceSettings
     from gateway.settings import PROJECT_ROOT
 
-    erp = Stack.need(stack.erp, "mock ERP")
-    sf = Stack.need(stack.salesforce, "mock Salesforce")
-    erp_settings = ErpSettings.from_env(
-        {"SFGW_ERP_URL": erp.url, "SFGW_ERP_POOL_SIZE": "32"},
-        contracts_dir=PROJECT_ROOT / "contracts",
-    )
-    sf_settings = SalesforceSettings.from_env(
-        {
-            "SFGW_SF_LOGIN_URL": sf.url,
-            "SFGW_SF_CLIENT_ID": sf.client_id,
-            "SFGW_SF_CLIENT_SECRET": sf.client_secret,
-        }
-    )
+    sf = stack.need(stack.salesforce, "mock Salesforce")
+    # What a worker of this stack is given, so the clients are configured as the pipeline's.
+    env = stack.worker_env(overrides={"SFGW_ERP_POOL_SIZE": "32"})
+    erp_settings = ErpSettings.from_env(env, contracts_dir=PROJECT_ROOT / "contracts")
+    sf_settings = SalesforceSettings.from_env(env)
     http = requests_session(ProxySettings(), pool_size=pool_size)
 
     def token() -> AccessToken:
@@ -580,7 +553,7 @@ def naive_peer(clients: Clients, ids: Sequence[str]) -> None:
 def _baseline(
     stack: Stack, name: str, api: str, sample: int, drive: Callable[[list[str]], None]
 ) -> Row:
-    sf = Stack.need(stack.salesforce, "mock Salesforce")
+    sf = stack.need(stack.salesforce, "mock Salesforce")
     row = Row(name, "baseline", api, sample)
     ids = sf.create_opportunities(sample)
     sf.reset_usage()
@@ -604,18 +577,12 @@ def _baseline(
 
 def run_baselines(sample: int, workdir: Path, reporter: Reporter) -> list[Row]:
     """Raw limit (REST and Collections) and the naive peer on one mock ERP + org."""
-    from devstack.mocks import start_mock_erp, start_mock_salesforce
-
-    config = StackConfig(workdir=workdir)
     threads = baseline_threads()
     reporter.say(f"\n== baselines: {sample} Opportunities each, mock ERP + mock Salesforce only")
-    stack = Stack(config=config, redis_url="", redis_prefix="", secret_key="")
+    stack = prepare_stack(StackConfig(workdir=workdir, parts=MOCKS_ONLY, outbound="none"))
     rows: list[Row] = []
     try:
-        stack.erp = start_mock_erp(workdir / "erp", workers=config.erp_workers)
-        stack.salesforce = start_mock_salesforce(
-            workdir / "salesforce", gateway_url=None, workers=config.salesforce_workers
-        )
+        stack.start()
         clients = _clients(stack, pool_size=2 * threads)
         plans: list[tuple[str, str, Callable[[list[str]], None]]] = [
             (
@@ -684,7 +651,7 @@ def run(
     reporter.say("")
     reporter.say(process_table(rows))
     for verdict in budget_verdicts(rows):
-        reporter.say(f"issue 8 budget: {verdict}")
+        reporter.say(f"API-call budget: {verdict}")
     for note in filter(None, map(batch_note, rows)):
         reporter.say(note)
     for line in NOTES:

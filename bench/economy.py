@@ -1,4 +1,4 @@
-"""Issue 8's numbers: Salesforce API calls per 1,000 orders and the callback latency,
+"""The callback stage's economy: Salesforce API calls per 1,000 orders and the callback latency,
 for per-record REST, coalesced sObject Collections and coalesced SOAP, in one run.
 
 Real processes: an embedded Redis, the mock Salesforce org and ``sfgw worker`` (2
@@ -8,8 +8,9 @@ hands it once an order exists (a ``send_callback`` job in REST mode, the coalesc
 requests as the org counted them, and per record the time from "order exists" to the
 Opportunity's ``LastModifiedDate`` (the org's own clock, same host).
 
-``python -m bench economy [--records N]`` (``scripts/bench economy``); ``measure_modes``
-is importable for a larger end-to-end benchmark.
+``python -m bench economy [--records N]`` (``scripts/bench economy``). The stack is the
+org and Redis only (:data:`devstack.config.ORG_ONLY`); each mode gets a worker group of
+its own, under its own key prefix, fed through :meth:`devstack.stack.Stack.hand_over_callbacks`.
 """
 
 from __future__ import annotations
@@ -19,25 +20,17 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import redis
-from cryptography.fernet import Fernet
 
 from bench.common import host_facts, quantile, salesforce_time, shown, stamp, write_results
-from devstack.launch import start_workers
-from devstack.mocks import RunningSalesforce, start_mock_salesforce
-from gateway.broker import CALLBACKS_QUEUE, SEND_CALLBACK, BrokerSettings, make_broker, message_for
+from devstack.config import ORG_ONLY, StackConfig
+from devstack.stack import Stack, start_stack
 from gateway.cli_support import print_table
-from gateway.pipeline.callbacks.coalescer import CallbackCoalescer
 from gateway.pipeline.callbacks.job import CallbackJob
-from gateway.pipeline.callbacks.settings import CallbackSettings
-from gateway.pipeline.settings import PipelineSettings
-from gateway.pipeline.stores import DeadLetters
-from gateway.salesforce.settings import SalesforceSettings
-from gateway.settings import CoreSettings
 
 MODES = ("rest", "collections", "soap")
+PROCESSES = 2
+THREADS = 8
+TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,59 +60,14 @@ class ModeResult:
         ]
 
 
-def _feed(env: dict[str, str], jobs: list[dict[str, Any]]) -> dict[str, float]:
-    """Hand the jobs to the callback stage; returns Opportunity id -> time handed over."""
-    core = CoreSettings.from_env(env)
-    settings = PipelineSettings.from_env(env)
-    handed: dict[str, float] = {}
-    if SalesforceSettings.from_env(env).callback_api == "rest":
-        broker = make_broker(core, BrokerSettings.from_env(env))
-        try:
-            broker.declare_queue(CALLBACKS_QUEUE)
-            for job in jobs:
-                handed[job["opportunity_id"]] = time.time()
-                broker.enqueue(message_for(CALLBACKS_QUEUE, SEND_CALLBACK, job))
-        finally:
-            broker.close()
-        return handed
-    client = redis.Redis.from_url(env["SFGW_REDIS_URL"])
-    try:
-        coalescer = CallbackCoalescer(
-            client=client,
-            core=core,
-            coalesce=CallbackSettings.from_env(env),
-            policy=settings.retry_policy,
-            dead_letters=DeadLetters(client, core),
-        )
-        for job in jobs:
-            handed[job["opportunity_id"]] = time.time()
-            coalescer.add(CallbackJob.from_dict(job))
-    finally:
-        client.close()
-    return handed
-
-
-def measure_mode(
-    sf: RunningSalesforce, ids: list[str], mode: str, redis_url: str, workdir: Path
-) -> ModeResult:
-    env = {
-        "SFGW_REDIS_URL": redis_url,
-        "SFGW_REDIS_PREFIX": f"bench-{mode}-{uuid.uuid4().hex[:8]}",
-        "SFGW_SECRET_KEY": Fernet.generate_key().decode(),
-        "SFGW_SF_LOGIN_URL": sf.url,
-        "SFGW_SF_CLIENT_ID": sf.client_id,
-        "SFGW_SF_CLIENT_SECRET": sf.client_secret,
-        "SFGW_CALLBACK_API": mode,
-        "SFGW_ERP_URL": "http://127.0.0.1:9/erp/orders",
-    }
+def measure_mode(stack: Stack, ids: list[str], mode: str) -> ModeResult:
+    """One worker group in ``mode`` under a key prefix of its own, fed one completed order
+    per Opportunity in ``ids``, until every Opportunity carries its number."""
+    sf = stack.need(stack.salesforce, "mock Salesforce")
+    prefix = f"{stack.redis_prefix}-{mode}"
     sf.reset_usage()
-    workers = start_workers(
-        workdir / mode,
-        redis_url=redis_url,
-        redis_prefix=env["SFGW_REDIS_PREFIX"],
-        env={k: v for k, v in env.items() if k not in ("SFGW_REDIS_URL", "SFGW_REDIS_PREFIX")},
-        processes=2,
-        threads=8,
+    workers = stack.start_worker_group(
+        callback_api=mode, processes=PROCESSES, threads=THREADS, redis_prefix=prefix
     )
     run = uuid.uuid4().hex[:6]
     numbers = {oid: f"{mode[:4]}-{run}-{n}" for n, oid in enumerate(ids)}
@@ -130,24 +78,22 @@ def measure_mode(
             notification_id=f"bench-{number}",
             order_number=number,
             order_status="Created",
-        ).to_dict()
+        )
         for oid, number in numbers.items()
     ]
     try:
         started = time.monotonic()
-        handed = _feed(env, jobs)
-        deadline = time.monotonic() + 600
-        while True:
-            rows = {o["Id"]: o for o in sf.opportunities()}
-            if all(rows[oid]["Order_Number__c"] == number for oid, number in numbers.items()):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{mode}: callbacks not done in 600 s")
-            time.sleep(0.2)
+        handed = stack.hand_over_callbacks(jobs, callback_api=mode, redis_prefix=prefix)
+        stack.wait_for(
+            f"{mode}: every Opportunity carries its number",
+            lambda: stack.order_numbers(ids) == numbers,
+            timeout=TIMEOUT_S,
+        )
         seconds = time.monotonic() - started
     finally:
-        workers.stop()
+        stack.stop_worker_group(workers)
     usage = sf.api_usage()
+    rows = stack.opportunities()
     latencies = [
         max(0.0, (salesforce_time(rows[oid]["LastModifiedDate"]) - handed[oid]) * 1000)
         for oid in ids
@@ -163,25 +109,18 @@ def measure_mode(
     )
 
 
-def measure_modes(redis_url: str, workdir: Path, records: int = 1000) -> list[ModeResult]:
-    sf = start_mock_salesforce(workdir / "sf", gateway_url=None)
-    try:
-        ids = sf.create_opportunities(records)
-        return [measure_mode(sf, ids, mode, redis_url, workdir) for mode in MODES]
-    finally:
-        sf.stop()
+def measure_modes(workdir: Path, records: int = 1000) -> list[ModeResult]:
+    """Every mode in turn on one org (and an embedded Redis): the callback stage alone,
+    its workers pointed at an ERP they never call."""
+    with start_stack(StackConfig(workdir=workdir, parts=ORG_ONLY, outbound="none")) as stack:
+        ids = stack.need(stack.salesforce, "mock Salesforce").create_opportunities(records)
+        return [measure_mode(stack, ids, mode) for mode in MODES]
 
 
 def run(records: int = 1000) -> int:
-    from devstack.embedded_redis import EmbeddedRedis
-
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sfgw-bench-economy-") as tmp:
-        server = EmbeddedRedis(Path(tmp) / "redis").start()
-        try:
-            rows = measure_modes(server.url, Path(tmp), records)
-        finally:
-            server.stop()
+        rows = measure_modes(Path(tmp), records)
     print(
         f"sfgw callback economy: {records} completed orders per mode, 2 worker processes x 8 "
         "threads, mock Salesforce on the same host; latency = order handed to the callback "

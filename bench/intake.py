@@ -151,15 +151,37 @@ def _post(host: str, port: int, request: bytes) -> bool:
     return data.startswith(b"HTTP/1.1 200") and b"<Ack>true</Ack>" in data
 
 
+@dataclass(frozen=True)
+class StartLine:
+    """How the load-generator processes start together: each builds its requests, then
+    waits at ``built`` with the others and the parent; the parent notes the start time
+    in ``start_at`` and all pass ``go``. Making messages then never competes with the
+    gateway for the CPUs during the measurement, however long it takes on a busy host."""
+
+    built: Any  # multiprocessing Barrier, procs + 1 parties
+    go: Any  # multiprocessing Barrier, procs + 1 parties
+    start_at: Any  # multiprocessing Value("d"): time.monotonic() of the start
+
+    #: Seconds any party waits for the others before the run is given up.
+    TIMEOUT_S = 300.0
+
+
+#: The start line of this load-generator process (set by the pool's initializer: a
+#: multiprocessing barrier reaches a child by inheritance only, not as an argument).
+_start_line: dict[str, StartLine] = {}
+
+
+def _join(line: StartLine) -> None:
+    _start_line["line"] = line
+
+
 def _client(
-    args: tuple[str, int, int, int, float, float | None, int, int, float],
+    args: tuple[str, int, int, int, float, float | None, int, int],
 ) -> dict[str, Any]:
     """One load-generator process: ``threads`` threads; open loop when ``rate`` is set.
-
-    Request bytes are built before ``start_at`` so that making messages does not compete
-    with the gateway for the CPUs during the measurement.
-    """
-    url, size, proc, procs, duration, rate, threads, id_base, start_at = args
+    Every request is built before the start line (:class:`StartLine`)."""
+    url, size, proc, procs, duration, rate, threads, id_base = args
+    line = _start_line["line"]
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
     slots = threads * procs
@@ -174,6 +196,9 @@ def _client(
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
+    line.built.wait(StartLine.TIMEOUT_S)
+    line.go.wait(StartLine.TIMEOUT_S)
+    start_at = float(line.start_at.value)
     deadline = start_at + duration
 
     def worker(thread: int) -> None:
@@ -195,8 +220,6 @@ def _client(
                 else:
                     errors += 1
 
-    while time.monotonic() < start_at:
-        time.sleep(0.005)
     cpu = time.process_time()
     pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
     for t in pool:
@@ -240,11 +263,13 @@ def http_scenario(
 ) -> Row:
     id_base = uuid.uuid4().int % 10**9 * 1000
     ctx = multiprocessing.get_context("fork")
-    start_at = time.monotonic() + (6.0 if size > 1 else 3.0)  # after the bodies are built
-    args = [(url, size, p, procs, duration, rate, threads, id_base, start_at) for p in range(procs)]
-    with ctx.Pool(procs) as pool:
+    line = StartLine(ctx.Barrier(procs + 1), ctx.Barrier(procs + 1), ctx.Value("d", 0.0))
+    args = [(url, size, p, procs, duration, rate, threads, id_base) for p in range(procs)]
+    with ctx.Pool(procs, initializer=_join, initargs=(line,)) as pool:
         pending = pool.map_async(_client, args)
-        time.sleep(max(0.0, start_at - time.monotonic()))
+        line.built.wait(StartLine.TIMEOUT_S)  # every client has built its requests
+        line.start_at.value = time.monotonic()
+        line.go.wait(StartLine.TIMEOUT_S)
         gateway_cpu, redis_cpu = cpu_seconds([gateway_pid]), cpu_seconds([redis_pid])
         results = pending.get()
         gateway_cpu = cpu_seconds([gateway_pid]) - gateway_cpu

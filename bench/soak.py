@@ -28,14 +28,20 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
-    from tests.system.invariant_machine import RunStats, model_settings, run_model
-    from tests.system.invariant_stack import CONTRACT, running_stack
+    from devstack.stack import start_stack
+    from tests.system.invariant_machine import (
+        CONTRACT,
+        RunStats,
+        model_config,
+        model_settings,
+        run_model,
+    )
 
     stats = RunStats()
     began = time.monotonic()
     failure: str | None = None
     workdir = Path(tempfile.mkdtemp(prefix="sfgw-soak-"))
-    with running_stack(workdir) as stack:
+    with start_stack(model_config(workdir)) as stack:
         started = time.monotonic()
         print(
             f"sfgw soak: {examples} examples x up to {steps} steps against real "
@@ -46,7 +52,8 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
             max_examples=examples, steps=steps, shrink=shrink, seed_derandomize=False
         )
         try:
-            run_model(stack, stack.gateway.outbound_url(CONTRACT), config, stats)
+            gateway = stack.need(stack.gateway, "gateway")
+            run_model(stack, gateway.outbound_url(CONTRACT), config, stats)
         except Exception as error:  # the verdict: print it, keep the numbers
             failure = "".join(traceback.format_exception(error))
     elapsed = time.monotonic() - began
@@ -63,6 +70,8 @@ def run(examples: int = 40, steps: int = 30, shrink: bool = False) -> int:
         ("notifications acked (our POSTs)", stats.acked_direct),
         ("notifications acked (mock Salesforce)", stats.acked_by_salesforce),
         ("deliveries answered with a fault", stats.faulted),
+        *((f"fault proven: {name}", n) for name, n in sorted(stats.fired.items())),
+        ("second-org notifications acked", stats.other_org_acked),
         ("Opportunities ordered + updated", stats.ordered_and_updated),
         ("dead letters", stats.dead_letters),
         ("drain after healing p50 / max (s)", f"{statistics.median(drains)} / {max(drains)}"),

@@ -1,8 +1,9 @@
 """Start the product's own processes for tests, the demo and the benchmarks.
 
-``start_gateway`` runs ``sfgw serve`` and ``start_workers`` runs ``sfgw worker``, each on
-free loopback ports in its own process group, and waits until it is ready: the gateway
-answers ``/healthz``, every worker process heartbeats in Redis.
+``start_gateway`` runs ``sfgw serve`` (or gunicorn with another WSGI app under the
+gateway's gunicorn settings) and ``start_workers`` runs ``sfgw worker``, each on free
+loopback ports in its own process group, and waits until it is ready: the gateway answers
+``/healthz``, every worker process heartbeats in Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ import redis
 from devstack.processes import ChildProcess, StartupError, free_port, wait_for_http, wait_for_port
 from gateway.broker import QueueReader
 from gateway.settings import CoreSettings
+
+#: What the launchers set themselves (the caller's environment cannot change them).
+LAUNCHER_VARIABLES = frozenset(
+    {
+        "SFGW_REDIS_URL",
+        "SFGW_REDIS_PREFIX",
+        "SFGW_METRICS_DIR",
+        "SFGW_WORKER_PROCESSES",
+        "SFGW_WORKER_THREADS",
+        "SFGW_WORKER_METRICS_PORT",
+        "SFGW_WORKER_METRICS_DIR",
+    }
+)
 
 
 @dataclass
@@ -43,12 +57,15 @@ def start_gateway(
     workers: int = 2,
     host: str = "127.0.0.1",
     timeout: float = 60.0,
+    app: str | None = None,
 ) -> RunningGateway:
     """Run the gateway against ``redis_url`` under ``redis_prefix``.
 
     Unless ``env`` says otherwise it accepts any org (``SFGW_ALLOWED_ORGS=*``) and
     keeps its metrics files under ``workdir``. With ``SFGW_TLS_CERT`` in ``env`` the URL
     is ``https://`` and readiness is checked on the port only (the caller holds the CA).
+    ``app``: a gunicorn app spec (``module:build()``) to serve instead of the product's,
+    with the product's gunicorn settings -- how the tests run a gateway with a planted bug.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(host)
@@ -63,8 +80,12 @@ def start_gateway(
     )
     child_env.update(env or {})
     tls = bool(child_env.get("SFGW_TLS_CERT"))
-    argv = [sys.executable, "-m", "gateway.cli", "serve"]
-    argv += ["--bind", f"{host}:{port}", "--workers", str(workers)]
+    if app is None:
+        argv = [sys.executable, "-m", "gateway.cli", "serve"]
+        argv += ["--bind", f"{host}:{port}", "--workers", str(workers)]
+    else:
+        child_env.update({"SFGW_BIND": f"{host}:{port}", "SFGW_WORKERS": str(workers)})
+        argv = [sys.executable, "-m", "gunicorn", "-c", "python:gateway.intake.gunicorn_conf", app]
     log_path = workdir / f"gateway-{port}.log"
     child = ChildProcess(
         name=f"gateway :{port}", argv=argv, env=child_env, log_path=log_path
@@ -86,6 +107,15 @@ class RunningWorkers:
     child: ChildProcess
     metrics_url: str
     processes: int
+
+    @property
+    def exit_code(self) -> int | None:
+        """The group leader's exit status (``-9`` after :meth:`kill`); None while it runs."""
+        return None if self.child.process is None else self.child.process.poll()
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.child.log_path
 
     def stop(self) -> None:
         self.child.stop(timeout=30)

@@ -1,13 +1,17 @@
-"""What a running stack may switch (devstack.stack), checked without starting one."""
+"""What a stack config allows and what a running stack may switch (devstack.config), and
+the environments it gives its processes (devstack.envs), checked without starting one."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devstack.config import ORG_ONLY
+from devstack.envs import gateway_env, wired_variables, worker_env
 from devstack.stack import SWITCHABLE_SETTINGS, StackConfig, unswitchable_changes
 
 
@@ -47,3 +51,91 @@ def test_settings_only_a_start_gives_are_named(change: dict[str, Any]) -> None:
 def test_every_switchable_setting_is_a_config_field() -> None:
     fields = {f.name for f in dataclasses.fields(StackConfig)}
     assert fields >= SWITCHABLE_SETTINGS
+
+
+def test_the_gateway_accepts_the_mock_org_and_the_allowed_ones() -> None:
+    config = StackConfig(workdir=Path("/tmp/a"), allowed_orgs=("00D5g0000OTHER1EQP",))
+    env = gateway_env(config, secret_key="k", org_id="00D5g000004SfGwEAK")
+    assert env["SFGW_ALLOWED_ORGS"] == "00D5g000004SfGwEAK,00D5g0000OTHER1EQP"
+    anyone = dataclasses.replace(config, allowed_orgs=("*",))
+    assert gateway_env(anyone, secret_key="k", org_id="x")["SFGW_ALLOWED_ORGS"] == "*"
+    assert (
+        gateway_env(StackConfig(workdir=Path("/tmp/a")), secret_key="k", org_id="x")[
+            "SFGW_ALLOWED_ORGS"
+        ]
+        == "x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"env": {"SFGW_ALLOWED_ORGS": "*"}}, "allowed_orgs"),
+        ({"worker_env": {"SFGW_ALLOWED_ORGS": "*"}}, "allowed_orgs"),
+        ({"parts": frozenset({"redis", "nginx"})}, "unknown parts"),
+        ({"parts": ORG_ONLY}, "needs the gateway"),
+        ({"outbound": "elsewhere"}, "outbound must be"),
+        ({"callback_api": "fax"}, "callback_api"),
+    ],
+)
+def test_configs_that_cannot_work_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        StackConfig(workdir=Path("/tmp/a"), **settings)
+
+
+def test_a_worker_groups_environment_is_wired_to_the_stack_and_then_overridden() -> None:
+    config = StackConfig(
+        workdir=Path("/tmp/a"),
+        callback_api="soap",
+        env={"SFGW_LOG_LEVEL": "DEBUG", "SFGW_CALLBACK_API": "rest"},
+        worker_env={"SFGW_RETRY_MIN_BACKOFF_MS": "100"},
+    )
+    env = worker_env(
+        config,
+        secret_key="k",
+        salesforce_url="http://127.0.0.1:1",
+        erp_url="http://127.0.0.1:2/erp/orders",
+        overrides={"SFGW_RETRY_MIN_BACKOFF_MS": "5"},
+    )
+    assert env["SFGW_CALLBACK_API"] == "soap"  # the stack's wiring beats the shared env
+    assert env["SFGW_LOG_LEVEL"] == "DEBUG"
+    assert env["SFGW_ERP_URL"] == "http://127.0.0.1:2/erp/orders"
+    assert env["SFGW_SF_LOGIN_URL"] == "http://127.0.0.1:1"
+    assert env["SFGW_SF_AUTH"] == "client_credentials"
+    assert env["SFGW_RETRY_MIN_BACKOFF_MS"] == "5"
+    legacy = worker_env(
+        dataclasses.replace(config, session_ids=True),
+        secret_key="k",
+        salesforce_url="http://127.0.0.1:1",
+        erp_url="",
+    )
+    assert legacy["SFGW_SF_USE_SESSION_ID"] == "true" and "SFGW_SF_AUTH" not in legacy
+    assert {"SFGW_ALLOWED_ORGS", "SFGW_REDIS_URL", "SFGW_ERP_URL"} <= wired_variables()
+
+
+#: Dramatiq's Redis layout, known to gateway/broker.py alone.
+DRAMATIQ_KEYS = re.compile(r"\.msgs\b|\.DQ\b|\.XQ\b|__acks__|__heartbeats__|redis_message_id")
+STACK_CODE = [
+    "devstack",
+    "bench",
+    "tests/system",
+    "tests/e2e",
+    "tests/docs",
+    "tests/economy/test_coalesce_stack.py",
+    "tests/economy/test_reconcile_stack.py",
+    "tests/test_stack.py",
+]
+
+
+def test_the_dev_stack_benchmarks_and_system_tests_never_spell_dramatiqs_keys(
+    repo_root: Path,
+) -> None:
+    offenders = []
+    for entry in STACK_CODE:
+        path = repo_root / entry
+        for source in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            text = source.read_text()
+            if source.name == "test_stack.py":
+                text = text.replace(DRAMATIQ_KEYS.pattern, "")
+            offenders += [f"{source}: {m.group()}" for m in DRAMATIQ_KEYS.finditer(text)]
+    assert not offenders, offenders

@@ -7,7 +7,9 @@ import argparse
 import json
 import math
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -107,23 +109,44 @@ def test_rss_is_summed_per_kind_and_the_peak_is_per_sample() -> None:
     assert cpu_between(first, second) == {"gateway": 1.0, "workers": 0.0}
 
 
+#: A child that waits for ``go``, burns 0.3 s of CPU, says so in ``burnt``, then idles.
+BURNER = """
+import pathlib, sys, time
+go, burnt = map(pathlib.Path, sys.argv[1:])
+while not go.exists():
+    time.sleep(0.01)
+began = time.process_time()
+while time.process_time() - began < 0.3:
+    pass
+burnt.touch()
+time.sleep(30)
+"""
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
 def test_sampler_sums_a_real_process_tree(tmp_path: Path) -> None:
-    child = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    go, burnt = tmp_path / "go", tmp_path / "burnt"
+    script = 'sleep 30 & "$0" -c "$1" "$2" "$3" & wait'
+    child = subprocess.Popen(["sh", "-c", script, sys.executable, BURNER, str(go), str(burnt)])
     try:
-        deadline = time.monotonic() + 10
-        while len(psutil.Process(child.pid).children(recursive=True)) < 2:
-            assert time.monotonic() < deadline, "the shell did not start its children"
-            time.sleep(0.05)
-        members = [psutil.Process(child.pid), *psutil.Process(child.pid).children()]
+        tree = psutil.Process(child.pid)
+        _wait(lambda: len(tree.children(recursive=True)) >= 2, "the shell starts its children")
+        members = [tree, *tree.children()]
         sampler = TreeSampler({"tree": child.pid}, every_s=0.05).start()
-        time.sleep(0.3)
+        go.touch()  # the CPU burn happens while the sampler watches
+        _wait(lambda: burnt.exists() and len(sampler.samples) >= 3, "the burn and 3 samples")
         sampler.stop()
-        assert len(sampler.samples) >= 3
         peak = peak_rss(sampler.samples)["tree"]
         one = max(p.memory_info().rss for p in members)
         assert one < peak <= sum(p.memory_info().rss for p in members) * 2
         assert set(sampler.peak_rss_mb()) == {"tree"}
-        assert sampler.cpu_s()["tree"] >= 0.0
+        assert sampler.cpu_s()["tree"] >= 0.25  # the burn, between the first and last sample
     finally:
         for process in psutil.Process(child.pid).children(recursive=True):
             process.kill()

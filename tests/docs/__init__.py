@@ -1,1 +1,1 @@
-"""Issue 7: every command README.md and docs/ show is run by a test (see test_coverage.py)."""
+"""Every command README.md and docs/ show is run by a test (see test_coverage.py)."""

@@ -1,13 +1,13 @@
 """One stack for every documented command that needs a running system.
 
 Started once for the package (the doc tests only add records to it; each waits for what
-it started to settle), with the config docs/demo.md's python snippet shows
-(``callback_api="collections"``), small sizes and a fast mock clock.
+it started to settle, :meth:`devstack.stack.Stack.wait_settled`), with the config
+docs/demo.md's python snippet shows (``callback_api="collections"``), small sizes and a
+fast mock clock.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -43,28 +43,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env=FAST_RETRIES,
     )
     with start_stack(config) as running:
-        ids = running.need(running.salesforce, "mock Salesforce").close_won(SETTLED)
-        wait_for_orders(running, ids)
+        salesforce = running.need(running.salesforce, "mock Salesforce")
+        running.wait_settled(salesforce.close_won(SETTLED))
         yield running
-
-
-def wait_for_orders(stack: Stack, ids: list[str], timeout: float = 120) -> dict[str, str]:
-    """Wait until every Opportunity in ``ids`` carries an order number; id -> number."""
-    salesforce = stack.need(stack.salesforce, "mock Salesforce")
-    wanted = set(ids)
-    deadline = time.monotonic() + timeout
-    while True:
-        numbers = {
-            row["Id"]: row["Order_Number__c"]
-            for row in salesforce.opportunities()
-            if row["Id"] in wanted and row["Order_Number__c"]
-        }
-        if len(numbers) == len(wanted):
-            return numbers
-        stack.check_running()
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{len(wanted) - len(numbers)} of {len(wanted)} Opportunities without an "
-                f"order number after {timeout:.0f} s"
-            )
-        time.sleep(0.3)

@@ -1,4 +1,4 @@
-"""Every command README.md and docs/ show is run by a test (issue 7).
+"""Every command README.md and docs/ show is run by a test.
 
 Either a tests/docs/ test runs it (declared with ``@executes``) or tests/docs/elsewhere.py
 names the test that does and why. A command added to the docs without either fails here

@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from devstack.demo import inspect_commands
+from devstack.demo_report import inspect_commands
 from devstack.mocks import RunningSalesforce
 from devstack.processes import free_port
 from devstack.stack import Stack
 from gateway.pipeline.stores import DeadLetters
-from gateway.settings import CoreSettings
-from mock_erp.store import OrderStore
-from tests.docs.conftest import FAST_RETRIES, wait_for_orders
+from tests.docs.conftest import FAST_RETRIES
 from tests.docs.runner import Docs, executes, running, substitute, wait_until
 
 pytestmark = pytest.mark.slow
@@ -61,7 +59,7 @@ def test_the_keep_running_inspect_commands_work_on_a_running_stack(
         return docs.run(key, _inspect_subs(stack, key)).ok()
 
     salesforce = _salesforce(stack)
-    orders = OrderStore(stack.erp_db).all_orders()
+    orders = stack.erp_orders().values()
     assert len(orders) >= 10
     listed = run(INSPECT[0])
     assert all(order.order_number in listed for order in orders), listed
@@ -79,7 +77,7 @@ def test_the_keep_running_inspect_commands_work_on_a_running_stack(
     assert run(INSPECT[3]).strip() == "10 Opportunities moved to Closed Won"
     more = _won(salesforce) - before
     assert len(more) == 10
-    wait_for_orders(stack, list(more))  # the sender delivers them; they flow through
+    stack.wait_settled(list(more))  # the sender delivers them; they flow through
 
     status = run(INSPECT[4])
     assert re.search(r"^orders\s+0\s+0\s+0\b", status, re.MULTILINE), status
@@ -90,7 +88,7 @@ def test_the_keep_running_inspect_commands_work_on_a_running_stack(
 
 
 def _dead_letters(stack: Stack) -> DeadLetters:
-    return DeadLetters(stack.redis_client(), CoreSettings.from_env(stack.cli_env()))
+    return DeadLetters(stack.redis_client(), stack.core())
 
 
 LETTER = "ord-3f2a9c0d1e4b"
@@ -140,7 +138,7 @@ def test_dead_letter_commands_list_show_replay_and_purge_real_letters(
     salesforce.set_faults(validation_fail_ids=[third])  # "after fixing the cause" (two of 3)
     replayed = docs.run(f"sfgw dlq replay {LETTER}", {LETTER: letter_of[first]["id"]}, env=env)
     assert replayed.ok().strip() == "replayed 1 dead letter"
-    wait_for_orders(stack, [first])
+    stack.wait_settled([first])
 
     def rejected_again(after: float) -> bool:
         letter = letters.get(letter_of[third]["id"])
@@ -148,7 +146,7 @@ def test_dead_letter_commands_list_show_replay_and_purge_real_letters(
 
     since = docs.run("sfgw dlq replay --stage callbacks --since 2h", env=env).ok()
     assert since.strip() == "replayed 2 dead letters"
-    wait_for_orders(stack, [second])
+    stack.wait_settled([second])
     wait_until(lambda: rejected_again(letter_of[third]["when"]), 60, "the third letter back")
 
     third_letter = letters.get(letter_of[third]["id"])
@@ -238,7 +236,7 @@ def test_reconcile_finds_unannounced_wins_and_sfgw_worker_orders_them(
         "sfgw worker", env=worker_env, ready_url=f"http://127.0.0.1:{metrics}/metrics"
     )
     with running(worker):
-        wait_for_orders(stack, sorted(missing))
+        stack.wait_settled(sorted(missing))
         assert worker.stop() == 0, worker.log()
 
     after = docs.run("sfgw reconcile --since 48h", env=env).ok()
@@ -277,4 +275,4 @@ def test_the_stack_snippet_runs_against_a_stack_with_its_config(docs: Docs, stac
     exec(textwrap.dedent(body), namespace)  # noqa: S102 - the documented body
     ids = namespace["ids"]
     assert len(ids) == 100
-    wait_for_orders(stack, ids)
+    stack.wait_settled(ids)

@@ -18,7 +18,7 @@ import requests
 from devstack.processes import free_port
 from devstack.stack import Stack
 from gateway import sfid
-from gateway.broker import broker_namespace, make_broker
+from gateway.broker import ORDERS_QUEUE, QueueReader, make_broker
 from gateway.jobs import NotificationJob
 from gateway.settings import CoreSettings
 from mock_salesforce.settings import DEFAULT_ORG_ID
@@ -108,8 +108,12 @@ def test_mock_salesforce_quick_start_delivers_to_sfgw_serve(
                 return all(row["status"] == "delivered" for row in _deliveries(sf_url))
 
             wait_until(delivered, 90, "the three messages delivered to the gateway")
-            queue = f"{broker_namespace(CoreSettings.from_env(env))}:orders"
-            assert stack.redis_client().llen(queue) == 250
+            client = stack.redis_client()
+            try:
+                ready = QueueReader(client, CoreSettings.from_env(env)).counts(ORDERS_QUEUE).ready
+            finally:
+                client.close()
+            assert ready == 250
             assert gateway.stop() == 0, gateway.log()
 
         listing = docs.run("sfgw salesforce opportunities", cwd=tmp_path).ok()
@@ -124,8 +128,8 @@ ERP_SERVE_FAULTS = (
     "sfgw erp serve --bind 127.0.0.1:8300 --db erp.sqlite3 --workers 3 --faults @faults.json"
 )
 ERP_CLIENT = (
-    "python: settings = ErpSettings.from_env(None, contracts_dir=CoreSettings.from_env()"
-    ".contracts_dir)"
+    "python: settings = ErpSettings.from_env(None, "
+    "contracts_dir=CoreSettings.from_env().contracts_dir)"
 )
 OPPORTUNITY = sfid.to18("0065g00000Docs1")
 

@@ -11,13 +11,12 @@ a dead letter is left, so one failure does not cascade.
 Each test sees its stack through :class:`E2eStack`, whose checks count only what happened
 since the test began: the ERP orders created since (exactly one per won Opportunity, and
 no other), the Opportunities it closed, and the dead letters (none are left over, or the
-stack would not have been shared).
+stack would not have been shared). Waiting and reading the parts' records is the stack's
+own (:mod:`devstack.observe`).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,7 @@ import redis
 
 from devstack.mocks import RunningErp, RunningSalesforce
 from devstack.stack import Stack, StackConfig, start_stack, unswitchable_changes
-from gateway.pipeline.stores import DeadLetter, DeadLetters
-from gateway.settings import CoreSettings
+from gateway.pipeline.stores import DeadLetter
 
 #: Short backoffs so retries happen within a test's time (the defaults are minutes).
 FAST_RETRIES = {
@@ -43,7 +41,6 @@ FAST_RETRIES = {
 
 #: The mock org runs 1000x faster than Salesforce (its retry schedule in milliseconds).
 TIME_SCALE = 1000.0
-POLL_S = 0.25
 
 _FAILED = pytest.StashKey[bool]()
 
@@ -82,64 +79,40 @@ class E2eStack:
 
     @classmethod
     def begin(cls, stack: Stack) -> E2eStack:
-        view = cls(stack, frozenset())
-        letters = view.dead_letters()
+        letters = stack.dead_letters()
         assert not letters, f"dead letters left before the test: {letters[:3]}"
-        view.orders_before = frozenset(_erp_orders(stack))
-        return view
+        return cls(stack, frozenset(stack.erp_orders()))
 
     @property
     def salesforce(self) -> RunningSalesforce:
-        return Stack.need(self.stack.salesforce, "mock Salesforce")
+        return self.stack.need(self.stack.salesforce, "mock Salesforce")
 
     @property
     def erp(self) -> RunningErp:
-        return Stack.need(self.stack.erp, "mock ERP")
-
-    def core_env(self) -> dict[str, str]:
-        return {**self.stack.cli_env(), "SFGW_SECRET_KEY": self.stack.secret_key}
+        return self.stack.need(self.stack.erp, "mock ERP")
 
     def erp_orders(self) -> dict[str, tuple[str, str]]:
         """external_reference -> (order number, status) of the orders created since the
         test began, read from the ERP's own store."""
         return {
-            ref: order
-            for ref, order in _erp_orders(self.stack).items()
+            ref: (order.order_number, order.status)
+            for ref, order in self.stack.erp_orders().items()
             if ref not in self.orders_before
         }
 
     def erp_order_count(self) -> int:
         """ERP orders created since the test began."""
-        return _erp_order_count(self.stack) - len(self.orders_before)
+        return self.stack.erp_order_count() - len(self.orders_before)
 
     def dead_letters(self) -> list[DeadLetter]:
-        client = self.stack.redis_client()
-        try:
-            return list(DeadLetters(client, CoreSettings.from_env(self.core_env())).iter())
-        finally:
-            client.close()
+        return self.stack.dead_letters()
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {name} ---\n{child.log_tail()}" for name, child in reversed(self.stack.parts())
-        )
+        return self.stack.logs()
 
-    def wait_settled(self, ids: list[str], *, timeout: float = 180.0) -> None:
+    def wait_settled(self, ids: list[str], *, timeout: float = 180.0) -> dict[str, str]:
         """Until every Opportunity in ``ids`` carries an order number (or ``timeout``)."""
-        wanted = set(ids)
-        deadline = time.monotonic() + timeout
-        pending = len(wanted)
-        while time.monotonic() < deadline:
-            rows = self.salesforce.opportunities()
-            pending = sum(1 for r in rows if r["Id"] in wanted and not _order_number(r))
-            if pending == 0:
-                return
-            time.sleep(POLL_S)
-        raise AssertionError(
-            f"{pending} of {len(wanted)} Opportunities without an order number after "
-            f"{timeout:.0f}s; dead letters: {[d.reason for d in self.dead_letters()][:5]}\n"
-            + self.logs()
-        )
+        return self.stack.wait_settled(ids, timeout=timeout)
 
     def assert_final_state(self, ids: list[str], *, dead_letters: int = 0) -> None:
         """One new ERP order per Opportunity in ``ids`` and no other new order (the
@@ -154,7 +127,7 @@ class E2eStack:
             f"missing {missing}, extra {extra}"
         )
         assert self.erp_order_count() == len(ids)
-        rows = {r["Id"]: r for r in self.salesforce.opportunities() if r["Id"] in set(ids)}
+        rows = {oid: r for oid, r in self.stack.opportunities().items() if oid in set(ids)}
         assert len(rows) == len(ids)
         wrong = [
             (oid, _order_number(row), row.get("Order_Status__c"), orders[oid])
@@ -169,25 +142,6 @@ class E2eStack:
 def _order_number(row: Mapping[str, Any]) -> str | None:
     value = row.get("Order_Number__c")
     return str(value) if value else None
-
-
-def _read_erp(stack: Stack, sql: str) -> list[tuple[Any, ...]]:
-    uri = f"file:{stack.erp_db}?mode=ro"
-    connection = sqlite3.connect(uri, uri=True, timeout=30)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
-
-def _erp_orders(stack: Stack) -> dict[str, tuple[str, str]]:
-    rows = _read_erp(stack, "SELECT id, external_reference, status FROM orders")
-    return {ref: (f"SO-{row_id:06d}", status) for row_id, ref, status in rows}
-
-
-def _erp_order_count(stack: Stack) -> int:
-    ((count,),) = _read_erp(stack, "SELECT COUNT(*) FROM orders")
-    return int(count)
 
 
 class StackFactory(Protocol):
@@ -239,7 +193,7 @@ def _reusable(stack: Stack) -> bool:
         stack.check_running()
         if stack.workers is None:
             return False
-        return not E2eStack(stack, frozenset()).dead_letters()
+        return not stack.dead_letters()
     except (Exception, redis.RedisError):
         return False
 

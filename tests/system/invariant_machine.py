@@ -1,21 +1,37 @@
 """A hypothesis state machine that checks the six-invariant core of the system end to end.
 
-The rules drive the REAL processes of :mod:`tests.system.invariant_stack`: close
-Opportunities (the mock Salesforce then sends its own outbound messages, with chaos:
-redelivery, reordering, split batches), deliver messages ourselves (built from the
-records with the contract's generated classes), redeliver them byte for byte, deliver
-their notifications reordered and regrouped, deliver one notification id from two orgs,
-SIGKILL and restart the workers, SIGKILL and restart Redis (optionally with a delivery
-while it is down), take the ERP down / make it flaky / heal it, make the Salesforce API
-flaky, expire every Salesforce session, and run the workers until idle.
+The rules drive the REAL processes of a :class:`devstack.stack.Stack` started with
+:func:`model_config`: close Opportunities (the mock Salesforce then sends its own
+outbound messages, with chaos: redelivery, reordering, split batches), deliver messages
+ourselves (built from the records with the contract's generated classes), redeliver them
+byte for byte, deliver their notifications reordered and regrouped, deliver one
+notification id from two allowed orgs, SIGKILL and restart the workers, SIGKILL and
+restart Redis (optionally with a delivery while it is down), take the ERP down / make it
+flaky / heal it, make the Salesforce API flaky, expire every Salesforce session, and run
+the workers until idle.
+
+Starting the processes takes ~10-20 s on the 2-core machine, far too slow per hypothesis
+example, so one stack serves every example: examples are namespaced by fresh
+Opportunities and notification ids, and every example ends with the queues drained and
+the faults cleared. Timing settings are shortened so that an example's faults heal in
+seconds: retries start after 200 ms and back off to 2 s at most; a SIGKILLed worker's
+messages come back after a 4 s heartbeat timeout (maintenance on 20 % of broker calls).
+
+Each deterministic fault proves it fired from what the parts recorded, or the example
+fails: the killed worker group's exit code, a new Redis run id, the ERP supervisor's
+down-window log line, a new OAuth session after the credentials expired (when a callback
+succeeded afterwards). The probabilistic ones (a flaky ERP or Salesforce API) may
+legitimately not strike within an example; the run reports what the mocks' fault
+counters saw.
 
 The model is small: which notifications the gateway acknowledged (HTTP 200 with
 ``Ack=true``) -- ours, and those the mock Salesforce recorded as acked -- and which
 Opportunities belong to this example. Checked after every step:
 
 * **no ack without a durable enqueue** (invariant 1): every acked notification is, in
-  one atomic Redis snapshot, queued / delayed / in flight (``orders.msgs``,
-  ``orders.DQ.msgs``), done (the pipeline's done marker) or dead-lettered;
+  one atomic Redis snapshot, queued / delayed / in flight (the orders queue's message
+  stores, as :class:`gateway.broker.QueueKeys` names them), done (the pipeline's done
+  marker) or dead-lettered;
 * **never two orders for one Opportunity** (invariant 3): the ERP holds at most one order
   per Opportunity, and an order number written onto an Opportunity is that order's.
 
@@ -29,14 +45,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import string
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import requests
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -49,12 +68,18 @@ from hypothesis.stateful import (
 )
 from lxml import etree
 
+from devstack.config import ERP, StackConfig
+from devstack.mocks import RunningErp
+from devstack.stack import Stack
 from gateway import sfid
+from gateway.broker import ORDERS_QUEUE, QueueKeys
 from gateway.namespaces import OUTBOUND_MESSAGE
+from gateway.pipeline.stores import DoneMarkers
 from mock_salesforce.outbound import render_message
-from tests.system.invariant_stack import CONTRACT, Stack, post
 
-#: A second org: same notification ids can exist in two orgs (ids are unique per org).
+CONTRACT = "opportunity_with_fields"
+#: A second org the gateway accepts: the same notification id can exist in two orgs
+#: (ids are unique per org only).
 OTHER_ORG = "00D5g0000OTHER1EQP"
 ACTION_ID = "04k5g0000000042AAA"
 #: Seconds an example may take to drain after its faults are healed.
@@ -62,6 +87,57 @@ IDLE_TIMEOUT_S = float(os.environ.get("SFGW_MODEL_IDLE_TIMEOUT_S", "120"))
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Pipeline/broker timing for the model: faults must heal within an example.
+WORKER_TIMING = {
+    "SFGW_RETRY_MIN_BACKOFF_MS": "200",
+    "SFGW_RETRY_MAX_BACKOFF_MS": "2000",
+    "SFGW_RETRY_LIMIT_BACKOFF_MS": "2000",
+    "SFGW_BROKER_HEARTBEAT_TIMEOUT_MS": "4000",
+    "SFGW_BROKER_MAINTENANCE_CHANCE": "200000",
+    "SFGW_ERP_CONNECT_TIMEOUT_S": "2",
+    "SFGW_ERP_READ_TIMEOUT_S": "10",
+    "SFGW_SF_TIMEOUT_MS": "10000",
+}
+
+#: The mock Salesforce's own chaos: redeliver acked messages, reorder, split batches.
+SALESFORCE_CHAOS = {
+    "SFGW_MOCKSF_CHAOS_REDELIVER": "0.3",
+    "SFGW_MOCKSF_CHAOS_REORDER": "0.5",
+    "SFGW_MOCKSF_CHAOS_SPLIT": "0.3",
+}
+
+
+def model_config(workdir: Path) -> StackConfig:
+    """The model's stack: the org's chaos on and its clock 1000x faster, fast-healing
+    worker timing, one worker process of four threads, coalesced callbacks (the
+    product's default mode) and a second allowed org."""
+    return StackConfig(
+        workdir=workdir,
+        contract=CONTRACT,
+        callback_api="collections",
+        redis_prefix=f"sfgw-model-{uuid.uuid4().hex[:8]}",
+        worker_processes=1,
+        worker_threads=4,
+        time_scale=1000,
+        worker_env=WORKER_TIMING,
+        salesforce_env=SALESFORCE_CHAOS,
+        allowed_orgs=(OTHER_ORG,),
+    )
+
+
+def post(url: str, body: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
+    """POST a SOAP message as Salesforce does; (status, body), or (0, b"") on no answer."""
+    try:
+        response = requests.post(
+            url,
+            data=body,
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+            timeout=timeout,
+        )
+    except requests.RequestException:
+        return 0, b""
+    return response.status_code, response.content
 
 
 def new_notification_id() -> str:
@@ -120,6 +196,10 @@ class RunStats:
 
     examples: int = 0
     steps: dict[str, int] = field(default_factory=dict)
+    #: faults proven to have fired, per rule (from the parts' own records)
+    fired: dict[str, int] = field(default_factory=dict)
+    #: notifications of the second org the gateway acked
+    other_org_acked: int = 0
     acked_direct: int = 0
     acked_by_salesforce: int = 0
     faulted: int = 0
@@ -133,6 +213,9 @@ class RunStats:
 
     def count(self, step: str) -> None:
         self.steps[step] = self.steps.get(step, 0) + 1
+
+    def fire(self, fault: str) -> None:
+        self.fired[fault] = self.fired.get(fault, 0) + 1
 
 
 def _marks_broken(fn: F) -> F:
@@ -159,7 +242,8 @@ class InvariantMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sf = self.stack.salesforce
+        self.sf = self.stack.need(self.stack.salesforce, "mock Salesforce")
+        self.mock_erp: RunningErp = self.stack.need(self.stack.erp, ERP)
         self.org = self.sf.org_id
         self.partner_url = f"{self.sf.url}/services/Soap/u/62.0/{self.org[:15]}"
         self.enterprise_url = f"{self.sf.url}/services/Soap/c/62.0/{self.org[:15]}"
@@ -168,6 +252,10 @@ class InvariantMachine(RuleBasedStateMachine):
         self.acked: set[Notice] = set()
         self.erp_state = "up"  # up | down | flaky
         self.erp_down_until = 0.0
+        self.erp_windows_before = 0  # the supervisor's down-window lines before the last
+        #: (when, successful API calls then) of each expiry of every credential
+        self.expiries: list[tuple[float, int]] = []
+        self.last_reply = b""
         self.sf_flaky = False
         self.broken = False
         self.stats.examples += 1
@@ -197,6 +285,7 @@ class InvariantMachine(RuleBasedStateMachine):
     def _send(self, delivery: Delivery) -> bool:
         self.stats.direct_ids.update(n.notification_id for n in delivery.notices)
         status, body = post(self.target_url, delivery.body)
+        self.last_reply = body
         acked = is_ack(status, body)
         if acked:
             delivery.acked = True
@@ -314,16 +403,23 @@ class InvariantMachine(RuleBasedStateMachine):
             body = self._render(org, [(shared_id, opp)])
             delivery = Delivery(body=body, notices=[Notice(org, shared_id, opp)])
             self.deliveries.append(delivery)
-            self._send(delivery)
+            if self._send(delivery):
+                self.stats.other_org_acked += org == OTHER_ORG
+            else:  # a transient fault (Redis just restarted) is fine; a refused org is not
+                assert b"not allowed" not in self.last_reply, (
+                    f"the gateway refused org {org}: the two-org rule checks nothing"
+                )
 
     @rule()
     @_marks_broken
     def kill_or_start_workers(self) -> None:
         """SIGKILL the worker process group (whatever it had in flight stays unacked
         until the broker's maintenance hands it back), or start workers when none run."""
-        if self.stack.workers_up:
+        if self.stack.workers is not None:
             self.stats.count("kill_workers")
-            self.stack.kill_workers()
+            killed = self.stack.kill_workers()
+            assert killed is not None and killed.exit_code == -9, f"not killed: {killed}"
+            self.stats.fire("kill_workers")
         else:
             self.stats.count("start_workers")
             self.stack.start_workers()
@@ -334,6 +430,7 @@ class InvariantMachine(RuleBasedStateMachine):
         """SIGKILL Redis and start it again on the same append-only file. Optionally a
         message arrives while it is down: it must NOT be acked (invariant 1)."""
         self.stats.count("restart_redis")
+        run_id = self.stack.redis_run_id()
         self.stack.crash_redis()
         try:
             if deliver_during_outage and self.opps:
@@ -345,12 +442,30 @@ class InvariantMachine(RuleBasedStateMachine):
                 assert not self._send(delivery), "the gateway acked while Redis was down"
         finally:
             self.stack.start_redis()
+        assert self.stack.redis_run_id() != run_id, "Redis was not restarted"
+        self.stats.fire("restart_redis")
+
+    def _erp_answers(self) -> bool:
+        try:
+            self.mock_erp.get_faults()
+        except OSError:
+            return False
+        return True
 
     def _erp_reachable(self) -> None:
-        """After a down window: wait for it to end and for the ERP to answer again."""
+        """After a down window: wait for it to end and for the ERP to answer again, and
+        check that its supervisor really refused connections meanwhile."""
         if self.erp_state == "down":
-            time.sleep(max(0.0, self.erp_down_until - time.time()))
-            self.stack.erp.wait_ready(timeout=60)
+            self.stack.wait_for(
+                "the ERP back after its down window",
+                lambda: time.time() >= self.erp_down_until and self._erp_answers(),
+                timeout=60,
+            )
+            self.mock_erp.wait_ready(timeout=60)
+            windows = self.stack.log_count(ERP, "down window")
+            assert windows > self.erp_windows_before, "the ERP was never down"
+            self.erp_state = "up"
+            self.stats.fire("erp_down")
 
     def _set_erp_faults(self, **faults: Any) -> None:
         """``set_faults`` on the admin endpoint, patient with a restart in progress
@@ -358,7 +473,7 @@ class InvariantMachine(RuleBasedStateMachine):
         deadline = time.monotonic() + 60
         while True:
             try:
-                self.stack.erp.set_faults(**faults)
+                self.mock_erp.set_faults(**faults)
                 return
             except OSError:
                 if time.monotonic() > deadline:
@@ -374,6 +489,7 @@ class InvariantMachine(RuleBasedStateMachine):
         self.stats.count(f"erp_{state}")
         self._erp_reachable()
         if state == "down":
+            self.erp_windows_before = self.stack.log_count(ERP, "down window")
             self._set_erp_faults(down={"seconds": seconds})
             self.erp_down_until = time.time() + seconds + 0.5
         elif state == "flaky":
@@ -389,6 +505,7 @@ class InvariantMachine(RuleBasedStateMachine):
     def expire_credentials(self) -> None:
         """Every Salesforce session and OAuth token dies (the workers must re-auth)."""
         self.stats.count("expire_credentials")
+        self.expiries.append((time.time(), self.sf.api_usage()["api_requests"]))
         self.sf.expire_sessions()
 
     @rule(flaky=st.booleans())
@@ -419,20 +536,23 @@ class InvariantMachine(RuleBasedStateMachine):
         acked = self.all_acked()
         if not acked:
             return
-        ns = self.stack.key("dramatiq")
+        core = self.stack.core()
         ordered = sorted(acked, key=lambda n: n.key)
-        client = self.stack.client()
+        client = self.stack.redis_client()
         try:
+            done_markers = DoneMarkers(client, core, 1)
+            stored = QueueKeys.of(core).all_message_hashes([ORDERS_QUEUE])
             pipe = client.pipeline(transaction=True)  # MULTI/EXEC: one atomic snapshot
-            pipe.hvals(f"{ns}:orders.msgs")
-            pipe.hvals(f"{ns}:orders.DQ.msgs")
-            pipe.hvals(self.stack.key("pipeline", "dlq"))
+            for key in stored:  # ready and in flight, delayed
+                pipe.hvals(key)
+            pipe.hvals(core.key("pipeline", "dlq"))
             for notice in ordered:
-                pipe.exists(self.stack.key("pipeline", "done", *notice.key))
-            ready, delayed, letters, *done = pipe.execute()
+                pipe.exists(done_markers.key(*notice.key))
+            results = pipe.execute()
         finally:
             client.close()
-        queued = {_job_key(raw) for raw in [*ready, *delayed]}
+        bodies, (letters, *done) = results[: len(stored)], results[len(stored) :]
+        queued = {_job_key(raw) for values in bodies for raw in values}
         dead = {_letter_key(raw) for raw in letters}
         missing = [
             n
@@ -449,15 +569,18 @@ class InvariantMachine(RuleBasedStateMachine):
     def never_two_orders_per_opportunity(self) -> None:
         if not self.opps:
             return
+        rows = self.stack.erp_order_count()  # first: orders only come, never go
         orders = self.stack.erp_orders()
-        doubles = {opp: orders[opp] for opp in self.opps if len(orders.get(opp, [])) > 1}
-        assert not doubles, f"two ERP orders for one Opportunity (invariant 3): {doubles}"
+        assert rows <= len(orders), (
+            f"the ERP holds {rows} orders for {len(orders)} Opportunities (invariant 3)"
+        )
         records = self.stack.opportunities()
         for opp in self.opps:
             number = records[opp]["Order_Number__c"]
             if number:
-                assert orders.get(opp) == [number], (
-                    f"{opp} carries order {number} but the ERP has {orders.get(opp)}"
+                order = orders.get(opp)
+                assert order is not None and order.order_number == number, (
+                    f"{opp} carries order {number} but the ERP has {order}"
                 )
 
     # -- the end of an example ---------------------------------------------------------
@@ -484,6 +607,7 @@ class InvariantMachine(RuleBasedStateMachine):
                 f"queues:\n{self.stack.queue_report()}\nworker log tail:\n{self._worker_log()}"
             )
             self.check_outcomes()
+            self.check_reauthentication()
         finally:
             # Leave a clean stack for the next example even if this one failed.
             with contextlib.suppress(Exception):  # the failure being reported matters more
@@ -492,6 +616,17 @@ class InvariantMachine(RuleBasedStateMachine):
     def _worker_log(self) -> str:
         workers = self.stack.workers
         return workers.child.log_tail(15) if workers is not None else "(no workers)"
+
+    def check_reauthentication(self) -> None:
+        """Each expiry of the credentials fired: when an API call succeeded after it
+        (they are counted only when the org accepts them), the workers had logged in
+        again, so the org issued a new OAuth token since."""
+        calls = self.sf.api_usage()["api_requests"]
+        for expired_at, calls_then in self.expiries:
+            if calls > calls_then:  # a new UTC day resets the count: then nothing to see
+                new = self.stack.salesforce_sessions("oauth", since=expired_at)
+                assert new >= 1, f"API calls after the expiry at {expired_at} without a login"
+                self.stats.fire("expire_credentials")
 
     def check_outcomes(self) -> None:
         """Invariant 2 after draining: each acked notification ended as done or as a
@@ -502,7 +637,7 @@ class InvariantMachine(RuleBasedStateMachine):
             return
         letters = [
             letter
-            for letter in self.stack.dead_letters_cli()
+            for letter in self._dead_letters_cli()
             if letter["opportunity_id"] in set(self.opps)
             or letter["notification_id"] in {n.notification_id for n in acked}
         ]
@@ -516,10 +651,11 @@ class InvariantMachine(RuleBasedStateMachine):
             if x["stage"] == "orders"
         }
         callback_letters = {x["opportunity_id"] for x in letters if x["stage"] == "callbacks"}
-        client = self.stack.client()
+        client = self.stack.redis_client()
         try:
             ordered = sorted(acked, key=lambda n: n.key)
-            values = client.mget([self.stack.key("pipeline", "done", *n.key) for n in ordered])
+            markers = DoneMarkers(client, self.stack.core(), 1)
+            values = client.mget([markers.key(*n.key) for n in ordered])
         finally:
             client.close()
         done = {
@@ -533,8 +669,7 @@ class InvariantMachine(RuleBasedStateMachine):
         records = self.stack.opportunities()
         for opp in sorted({n.opportunity_id for n in acked}):
             outcomes = {done[n] for n in acked if n.opportunity_id == opp and n in done}
-            numbers = orders.get(opp, [])
-            assert len(numbers) <= 1, f"two ERP orders for {opp}: {numbers}"
+            numbers = [orders[opp].order_number] if opp in orders else []
             placed = {o for o in outcomes if o != "skipped"}
             if not outcomes:
                 continue  # every notification of it is an orders-stage dead letter
@@ -552,18 +687,20 @@ class InvariantMachine(RuleBasedStateMachine):
             )
             self.stats.ordered_and_updated += 1
 
+    def _dead_letters_cli(self) -> list[dict[str, Any]]:
+        """``sfgw dlq list --json``: what an operator sees."""
+        result = self.stack.sfgw("dlq", "list", "--json", timeout=60)
+        assert result.returncode == 0, f"sfgw dlq list --json failed: {result.stderr.strip()}"
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
 
 def _job_key(raw: bytes) -> tuple[str, str]:
-    import json
-
     args = json.loads(raw).get("args") or [{}]
     job = args[0] if isinstance(args[0], dict) else {}
     return (str(job.get("organization_id", ""))[:15], str(job.get("notification_id", "")))
 
 
 def _letter_key(raw: bytes) -> tuple[str, str, str]:
-    import json
-
     letter = json.loads(raw)
     return (
         str(letter.get("stage")),
@@ -611,10 +748,12 @@ def run_model(stack: Stack, target_url: str, config: settings, stats: RunStats) 
 
 
 __all__ = [
+    "CONTRACT",
     "InvariantMachine",
     "RunStats",
     "is_ack",
     "machine_for",
+    "model_config",
     "model_settings",
     "new_notification_id",
     "run_model",

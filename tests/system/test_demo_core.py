@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devstack.demo import (
+from devstack.demo_report import (
     OrderRecord,
     Progress,
     Reporter,
@@ -18,7 +18,7 @@ from devstack.demo import (
     stalled_stage,
     verify,
 )
-from devstack.stack import iter_metric_samples, metric_total
+from devstack.metrics import iter_metric_samples, metric_total
 from gateway.cli import build_parser
 
 IDS = ["006000000000001AAA", "006000000000002AAA", "006000000000003AAA"]
@@ -198,7 +198,7 @@ def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     assert exit_info.value.code == 2
 
 
-def test_a_non_empty_workdir_is_refused_with_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_non_empty_workdir_is_refused_withone_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from gateway.cli import main
 
     (tmp_path / "old.sqlite3").write_text("x")
@@ -208,14 +208,14 @@ def test_a_non_empty_workdir_is_refused_with_one_line(tmp_path, capsys) -> None:
 
 
 def test_a_launchers_error_becomes_one_line_with_the_reason_from_the_log_tail() -> None:
-    from devstack.stack import _one_line
+    from devstack.wiring import one_line
 
     message = "sfgw worker exited during start-up:\nstarting\nsfgw: error: SFGW_X=5 is too low\n"
-    assert _one_line(message) == (
+    assert one_line(message) == (
         "sfgw worker exited during start-up: sfgw: error: SFGW_X=5 is too low"
     )
     assert (
-        _one_line("gateway :1 did not listen within 60s") == "gateway :1 did not listen within 60s"
+        one_line("gateway :1 did not listen within 60s") == "gateway :1 did not listen within 60s"
     )
-    assert len(_one_line("x" * 1000)) == 300
-    assert _one_line("  \n") == ""
+    assert len(one_line("x" * 1000)) == 300
+    assert one_line("  \n") == ""
