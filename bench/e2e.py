@@ -54,7 +54,7 @@ from bench.common import (
     write_results,
 )
 from bench.processes import TreeSampler
-from devstack.config import CALLBACK_APIS, MOCKS_ONLY, StackConfig
+from devstack.config import MOCKS_ONLY, StackConfig
 from devstack.demo_flow import run_flow
 from devstack.demo_report import OrderRecord, Reporter, Summary, verify
 from devstack.envs import wired_variables
@@ -63,6 +63,7 @@ from devstack.signals import Interrupted, signals_interrupt, stop_stack
 from devstack.stack import Stack, prepare_stack
 from gateway.cli_support import render_table
 from gateway.salesforce.api import MAX_RECORDS_PER_CALL
+from gateway.salesforce.settings import CALLBACK_APIS
 
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000

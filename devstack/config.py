@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CALLBACK_APIS = ("rest", "collections", "soap")
+from gateway.salesforce.settings import CALLBACK_APIS
+
 CONTRACTS = ("opportunity_with_fields", "opportunity_id_only")
 #: The External Client App the mock org registers and the workers log in with.
 CLIENT_ID = "sfgw-client"
@@ -46,7 +47,7 @@ class StackConfig:
 
     workdir: Path
     contract: str = "opportunity_with_fields"
-    callback_api: str = "rest"
+    callback_api: str = "collections"
     #: The mock sends a SessionId with each message and the workers call back with it
     #: (the legacy mode) instead of an OAuth client-credentials token.
     session_ids: bool = False

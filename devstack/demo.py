@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.config import CALLBACK_APIS, CONTRACTS
+from devstack.config import CONTRACTS
 from gateway.cli_support import CommandError, Subparsers, render_table
+from gateway.salesforce.settings import CALLBACK_APIS
 
 if TYPE_CHECKING:
     from devstack.demo_report import Reporter
@@ -50,7 +51,7 @@ def register(subparsers: Subparsers) -> None:
     demo.add_argument(
         "--opportunities", type=_positive_int, default=200, metavar="N", help="default 200"
     )
-    demo.add_argument("--callback-api", choices=CALLBACK_APIS, default="rest")
+    demo.add_argument("--callback-api", choices=CALLBACK_APIS, default="collections")
     demo.add_argument("--contract", choices=CONTRACTS, default="opportunity_with_fields")
     demo.add_argument(
         "--session-ids",

@@ -22,7 +22,6 @@ from gateway.broker import (
     make_broker,
 )
 from gateway.intake.enqueue import DurableQueue
-from gateway.intake.settings import Route
 from gateway.jobs import NotificationJob
 from gateway.pipeline.callbacks.coalescer import CallbackCoalescer
 from gateway.pipeline.callbacks.job import CallbackJob
@@ -31,6 +30,7 @@ from gateway.pipeline.callbacks.per_record import PerRecordSender
 from gateway.pipeline.callbacks.settings import CallbackSettings
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
+from gateway.routes import Route
 from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
 

@@ -44,7 +44,6 @@ from redis import RedisError
 
 from devstack import wiring
 from devstack.config import (
-    CALLBACK_APIS,
     CONTRACTS,
     ERP,
     GATEWAY,
@@ -63,6 +62,7 @@ from devstack.errors import NotSettled, StackError
 from devstack.launch import RunningGateway, RunningWorkers
 from devstack.observe import StackObservers
 from devstack.processes import free_port
+from gateway.salesforce.settings import CALLBACK_APIS
 from mock_salesforce.store import DEFAULT_FAULTS as DEFAULT_SALESFORCE_FAULTS
 
 if TYPE_CHECKING:
