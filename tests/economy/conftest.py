@@ -1,4 +1,4 @@
-"""Fixtures of the API-economy tests (issue 8): the pipeline tests' settings and Redis
+"""Fixtures of the API-economy tests: the pipeline tests' settings and Redis
 fixtures, plus a whole real stack (mock Salesforce, mock ERP, workers) on demand."""
 
 from __future__ import annotations
