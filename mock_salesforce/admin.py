@@ -16,7 +16,7 @@ import falcon
 from mock_salesforce.records import iso_datetime
 
 if TYPE_CHECKING:
-    from mock_salesforce.app import Org
+    from mock_salesforce.org import Org
 
 
 def _loopback_only(req: falcon.Request) -> None:

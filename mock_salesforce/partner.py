@@ -22,7 +22,7 @@ from mock_salesforce.records import FIELDS, canonical_field, iso_datetime
 from mock_salesforce.updates import MAX_RECORDS, save
 
 if TYPE_CHECKING:
-    from mock_salesforce.app import Org
+    from mock_salesforce.org import Org
 
 
 _binder = ContractBinder("generated.partner")
