@@ -194,6 +194,7 @@ class Usage:
             "api_requests": self.org.store.usage("api"),
             "token_requests": self.org.store.usage("token"),
             "daily_api_limit": self.org.api_limit(),
+            "fired": self.org.store.fired(),
         }
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:

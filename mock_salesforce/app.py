@@ -44,7 +44,7 @@ class Token:
 
         form = dict(parse_qsl(read_body(req).decode("utf-8", "replace")))
         form.update({k: v for k, v in req.params.items() if isinstance(v, str)})
-        self.org.store.count_call(0, kind="token")
+        self.org.store.count_call(None, kind="token")
         now = time.time()
         try:
             check_grant(form, self.org.oauth, now)
@@ -52,9 +52,11 @@ class Token:
             resp.status = falcon.HTTP_400
             resp.media = error.body()
             return
-        token = self.org.store.new_session(
-            "oauth", self.org.settings.session_ttl, self.org.settings.org_id15, now
-        )
+        # issue_expired_tokens: a token that is dead on arrival (ttl 0), as after an
+        # admin revoked the app's sessions between the grant and the first call
+        expired = bool(self.org.store.faults().get("issue_expired_tokens"))
+        ttl = 0.0 if expired else self.org.settings.session_ttl
+        token = self.org.store.new_session("oauth", ttl, self.org.settings.org_id15, now)
         issued = str(int(now * 1000))
         user_id = sfid.to18("0055g00000SfGwA")
         resp.media = {

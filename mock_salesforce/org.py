@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 
+from mock_salesforce import faults
 from mock_salesforce.oauth import OAuthConfig
 from mock_salesforce.settings import SalesforceSettings
 from mock_salesforce.store import OrgStore
@@ -37,8 +38,8 @@ class Org:
         return store
 
     def api_limit(self) -> int:
-        override = self.store.faults().get("daily_api_limit")
-        return int(override) if override else self.settings.daily_api_limit
+        """The daily limit in effect (an override of 0 allows no call at all)."""
+        return faults.api_limit(self.store.faults(), self.settings.daily_api_limit)
 
     def usage_header(self) -> str:
         return f"api-usage={self.store.usage()}/{self.api_limit()}"

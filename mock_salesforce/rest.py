@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 
 from gateway import sfid
+from mock_salesforce.admission import admit
 from mock_salesforce.org import Org
 from mock_salesforce.records import FIELDS, check_id, iso_datetime, validate_changes
 from mock_salesforce.updates import MAX_RECORDS, save
@@ -45,7 +46,7 @@ def rest_error(
 
 
 class RestGuard:
-    """Auth, daily limit, counting and injected 503 for every REST call."""
+    """Every REST call passes :func:`~mock_salesforce.admission.admit` first."""
 
     def __init__(self, org: Org) -> None:
         self.org = org
@@ -63,28 +64,10 @@ class RestGuard:
             return
         auth = req.get_header("Authorization") or ""
         scheme, _, token = auth.partition(" ")
-        if (
-            scheme.lower() not in ("bearer", "oauth")
-            or not token.strip()
-            or not self.org.store.touch_session(token.strip(), self.org.settings.session_ttl)
-        ):
-            rest_error(resp, 401, "INVALID_SESSION_ID", "Session expired or invalid")
-            resp.complete = True
-            return
-        allowed, _ = self.org.store.count_call(self.org.api_limit())
-        if not allowed:
-            rest_error(resp, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            resp.complete = True
-            return
-        if self.org.rng.random() < float(
-            self.org.store.faults().get("unavailable_probability") or 0
-        ):
-            rest_error(
-                resp,
-                503,
-                "SERVER_UNAVAILABLE",
-                "Server is temporarily unavailable, try again later.",
-            )
+        session = token.strip() if scheme.lower() in ("bearer", "oauth") else None
+        refusal = admit(self.org, session)
+        if refusal is not None:
+            rest_error(resp, refusal.rest_status, refusal.code, refusal.message)
             resp.complete = True
 
     def process_response(

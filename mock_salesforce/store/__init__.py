@@ -7,18 +7,19 @@ operations; each part lives in its own module over the same tables
 
 * :mod:`.records` -- Opportunities, the workflow rule, query cursors;
 * :mod:`.delivery_queue` -- definitions, notifications, messages, attempts, sender lease;
-* :mod:`.access` -- sessions and API usage;
-* :mod:`.faults` -- the injected-fault document.
+* :mod:`.access` -- sessions, API usage and the counters of faults that fired;
+* :mod:`.faults` -- the injected-fault document (its rules: :mod:`mock_salesforce.faults`).
 
 Secrets are never stored: sessions are kept as SHA-256 hashes of the token.
 """
 
 from __future__ import annotations
 
+from mock_salesforce.faults import DEFAULT_FAULTS
 from mock_salesforce.store.access import Access
 from mock_salesforce.store.database import token_hash, utc_day
 from mock_salesforce.store.delivery_queue import Definition
-from mock_salesforce.store.faults import DEFAULT_FAULTS, FaultDocument
+from mock_salesforce.store.faults import FaultDocument
 from mock_salesforce.store.records import OPPORTUNITY_COLUMNS, OrgRecords
 
 __all__ = [

@@ -100,6 +100,27 @@ class Database:
             raise
         self.db.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def in_tx(self) -> Iterator[sqlite3.Connection]:
+        """The transaction already open on this connection, or a new one: a write that
+        must commit (or roll back) with its caller's, such as a counter bumped by a save."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        with self.tx() as db:
+            yield db
+
+    def bump(self, kind: str, count: int = 1, now: float | None = None) -> None:
+        """Add ``count`` to today's (UTC) counter ``kind``, inside the transaction that is
+        open on this connection if there is one: the count commits with what it counts."""
+        day = utc_day(time.time() if now is None else now)
+        with self.in_tx():
+            self.db.execute(
+                "INSERT INTO api_usage (day, kind, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (day, kind) DO UPDATE SET count = count + excluded.count",
+                (day, kind, count),
+            )
+
     def new_ids(self, prefix: str, count: int) -> list[str]:
         """Fresh 18-character ids with ``prefix`` (call inside a transaction)."""
         row = self.db.execute("SELECT value FROM counters WHERE name = ?", (prefix,)).fetchone()

@@ -115,7 +115,27 @@ class DeliveryQueue(Database):
                 "UPDATE notifications SET message_id = ? WHERE id = ?",
                 [(mid, nid) for nid in notification_ids],
             )
+            self._keep_order(notification_ids)
         return mid
+
+    def _keep_order(self, notification_ids: Sequence[str]) -> None:
+        """A message lists its notifications in ``seq`` order; when the sender batched
+        them in another order (chaos reorder), their ``seq`` values are handed out again
+        in that order, so the message carries the order the sender chose."""
+        marks = ",".join("?" * len(notification_ids))
+        seq_of = {
+            r["id"]: r["seq"]
+            for r in self.db.execute(
+                f"SELECT id, seq FROM notifications WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+                list(notification_ids),
+            )
+        }
+        wanted = [seq_of[nid] for nid in notification_ids]
+        if wanted != sorted(wanted):
+            self.db.executemany(
+                "UPDATE notifications SET seq = ? WHERE id = ?",
+                list(zip(sorted(wanted), notification_ids, strict=True)),
+            )
 
     def due_messages(self, now: float, limit: int) -> list[sqlite3.Row]:
         return self.db.execute(
@@ -164,6 +184,7 @@ class DeliveryQueue(Database):
         drop: bool,
         redeliver_at: float | None = None,
     ) -> None:
+        """One delivery attempt; ``redeliver_at`` (chaos): acked, yet due again then."""
         with self.tx():
             row = self.db.execute("SELECT attempts FROM messages WHERE id = ?", (mid,)).fetchone()
             attempt = row["attempts"] + 1
@@ -172,6 +193,7 @@ class DeliveryQueue(Database):
                 (mid, attempt, now, int(ok), reason or None),
             )
             if ok and redeliver_at is not None:
+                self.bump("chaos_redeliver")
                 self.db.execute(
                     "UPDATE messages SET attempts = ?, last_attempt_at = ?, last_error = NULL, "
                     "next_attempt_at = ?, redeliveries = redeliveries + 1, in_flight = 0 "
