@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -64,8 +65,9 @@ class Listener:
             return [r for r in self.received if r.path.strip("/").split("/")[0] == mode]
 
 
-@pytest.fixture
-def listener() -> Iterator[Listener]:
+@contextlib.contextmanager
+def serve_listener() -> Iterator[Listener]:
+    """A threaded HTTP listener on a free loopback port that answers by path (MODES)."""
     port = free_port()
     state = Listener(url=f"http://127.0.0.1:{port}")
 
@@ -102,6 +104,12 @@ def listener() -> Iterator[Listener]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    with serve_listener() as state:
+        yield state
 
 
 @dataclass(frozen=True)
