@@ -22,7 +22,7 @@ from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway import sfid
 from mock_salesforce.faults import DEFAULT_FAULTS
 
-from .conftest import KeyPair, make_keypair
+from .keys import KeyPair, make_keypair
 
 SOBJ = "{urn:sobject.partner.soap.sforce.com}"
 UNKNOWN_ID = sfid.to18("0065g00000099ZZ")

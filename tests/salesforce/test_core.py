@@ -19,7 +19,8 @@ from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant, load_pub
 from mock_salesforce.records import validate_changes
 from mock_salesforce.store import OrgStore
 
-from .conftest import ACK, FAULT, NACK, make_keypair
+from .conftest import ACK, FAULT, NACK
+from .keys import make_keypair
 
 OUT = "{http://soap.sforce.com/2005/09/outbound}"
 
