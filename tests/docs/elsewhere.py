@@ -61,8 +61,7 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     "python: sf = start_mock_salesforce(": (
         "tests/salesforce/test_delivery.py::"
         "test_250_won_opportunities_go_out_as_100_100_50_and_validate",
-        "close_won(250) and wait_delivered(); faults, fired() and api_usage() in "
-        "test_faults.py",
+        "close_won(250) and wait_delivered(); faults, fired() and api_usage() in test_faults.py",
     ),
     "pytest tests/system/test_invariants.py": (
         f"{INVARIANTS}::test_invariants_hold_under_faults",
