@@ -7,6 +7,7 @@ transaction, so two gunicorn workers never both use the last one.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +19,7 @@ from mock_salesforce.store.database import Database
 class FaultDocument(Database):
     def faults(self) -> dict[str, Any]:
         row = self.db.execute("SELECT value FROM kv WHERE key = 'faults'").fetchone()
-        merged = dict(DEFAULT_FAULTS)
+        merged = copy.deepcopy(DEFAULT_FAULTS)  # callers may change what they get
         if row:
             merged.update(json.loads(row["value"]))
         return merged
