@@ -57,9 +57,16 @@ class RunningErp:
         return result
 
     def get_faults(self) -> dict[str, Any]:
+        """``{"faults": the document, "fired": the counters, "now": the server's clock}``."""
         with urllib.request.urlopen(self.admin_url, timeout=30) as response:  # noqa: S310
             result: dict[str, Any] = json.loads(response.read())
         return result
+
+    def fired(self) -> dict[str, int]:
+        """The server's own counters (``requests`` and one per fault, see
+        ``mock_erp.counters``): a fault test compares two readings to prove what fired."""
+        counters: dict[str, int] = self.get_faults()["fired"]
+        return counters
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         wait_for_http(self.child, self.wsdl_url, timeout=timeout)
@@ -176,19 +183,36 @@ class RunningSalesforce:
         return rows
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """``lock_probability``, ``lock_first_attempt``, ``unavailable_probability``,
-        ``validation_fail_ids``, ``daily_api_limit``."""
+        """Change the fields given of the org's fault document (``mock_salesforce.faults``:
+        ``lock_probability``, ``lock_first_attempt``, ``lock_ids``, ``call_errors``,
+        ``unavailable_probability``, ``validation_fail_ids``, ``daily_api_limit``,
+        ``issue_expired_tokens``, ``chaos_redeliver``/``_reorder``/``_split``); returns it."""
         result: dict[str, Any] = self._admin("PUT", "faults", faults)
         return result
 
-    def api_usage(self) -> dict[str, int]:
-        usage: dict[str, int] = self._admin("GET", "usage")
+    def faults(self) -> dict[str, Any]:
+        """The fault document now (counted faults show what is left of them)."""
+        result: dict[str, Any] = self._admin("GET", "faults")
+        return result
+
+    def api_usage(self) -> dict[str, Any]:
+        """Today's ``api_requests`` and ``token_requests``, the ``daily_api_limit`` in
+        effect and ``fired`` (every fault counter, summed over all days)."""
+        usage: dict[str, Any] = self._admin("GET", "usage")
         return usage
+
+    def fired(self) -> dict[str, int]:
+        """How often each fault fired (``invalid_session``, ``limit_exceeded``,
+        ``unavailable``, ``lock_error``, ``validation_error``, ``chaos_redeliver``,
+        ``chaos_reorder``, ``chaos_split``): compare two readings to prove a fault fired."""
+        counters: dict[str, int] = self.api_usage()["fired"]
+        return counters
 
     def reset_usage(self) -> None:
         self._admin("DELETE", "usage")
 
     def expire_sessions(self) -> int:
+        """Expire every session; how many were still live."""
         return int(self._admin("DELETE", "sessions")["expired"])
 
     def new_session_id(self) -> str:

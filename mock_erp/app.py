@@ -4,7 +4,8 @@ Routes:
 
 - ``POST /erp/orders`` -- the SOAP service (contracts/erp/erp_orders.wsdl).
 - ``GET /erp/orders?wsdl`` -- the contract, with ``soap:address`` pointing at this server.
-- ``GET|PUT /__admin/faults`` -- fault injection (JSON; loopback clients only).
+- ``GET|PUT /__admin/faults`` -- fault injection (JSON; loopback clients only), with the
+  counters of what fired.
 - ``GET /healthz`` -- process up.
 
 Runs under gunicorn's sync worker: "commit then drop the connection" shuts the client
@@ -27,9 +28,11 @@ from typing import Any
 import falcon
 from lxml import etree
 
+from gateway.config import env_int
 from gateway.namespaces import WSDL_SOAP
 from gateway.settings import CoreSettings
 from gateway.soap import XML_CONTENT_TYPE, fault_envelope
+from mock_erp.counters import Counters
 from mock_erp.faults import (
     SETTING_NAME,
     FaultConfig,
@@ -40,7 +43,7 @@ from mock_erp.faults import (
     plan,
 )
 from mock_erp.service import OrderService, Reply
-from mock_erp.store import OrderStore
+from mock_erp.store import BUSY_TIMEOUT_MS, OrderStore
 
 MAX_BODY_BYTES = 1024 * 1024
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
@@ -94,10 +97,13 @@ class OrdersResource:
         faults: FaultSettings,
         contract: bytes,
         rng: random.Random,
+        *,
+        counters: Counters,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.service = service
         self.faults = faults
+        self.counters = counters
         self.contract = contract
         self.rng = rng
         self.sleep = sleep
@@ -120,11 +126,13 @@ class OrdersResource:
         stream = req.bounded_stream if req.content_length is not None else req.stream
         body = stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
+            self.counters.bump(["requests"])
             _send(resp, OrderService.client_fault(f"request body exceeds {MAX_BODY_BYTES} bytes"))
             resp.status = falcon.HTTP_413
             return
         operation, payload, problem = self.service.operation_of(body)
         if operation is None or payload is None:
+            self.counters.bump(["requests"])
             _send(resp, OrderService.client_fault(problem or "not a SOAP request"))
             return
         try:
@@ -132,26 +140,46 @@ class OrdersResource:
         except FaultConfigError:
             faults = FaultConfig()
         decision: Plan = plan(faults, self.rng)
+        self.counters.bump(["requests", *planned_counters(decision)])
         if decision.delay_s:
             self.sleep(decision.delay_s)
-        if decision.error == "unavailable":
-            reply = self.service.unavailable_fault(
-                "the ERP is temporarily unavailable (injected)", 1, operation
-            )
-        elif decision.error == "http503":
-            reply = OrderService.http_503(operation)
-        else:
-            try:
-                reply = self.service.handle(operation, payload)
-            except sqlite3.OperationalError:
-                reply = self.service.unavailable_fault(
-                    "the order store is busy; try again", 1, operation
-                )
-        if reply.committed and decision.drop_after_commit:
+        reply, busy = self._reply(operation, payload, decision)
+        drop = reply.committed and decision.drop_after_commit
+        slow = decision.slow_s if reply.committed else 0.0
+        moved = {
+            "store_busy": busy,
+            "create_replayed": reply.replayed,
+            "drop_after_commit": drop,
+            "slow_response": slow > 0,
+        }
+        fired = [name for name, happened in moved.items() if happened]
+        self.counters.bump(fired)  # before acting: whoever saw the effect finds it counted
+        if drop:
             drop_connection(req.env)
-        if reply.committed and decision.slow_s:
-            self.sleep(decision.slow_s)
+        if slow:
+            self.sleep(slow)
         _send(resp, reply)
+
+    def _reply(self, operation: str, payload: etree._Element, decision: Plan) -> tuple[Reply, bool]:
+        """The answer, and whether it is "the store is busy" (beyond its timeout)."""
+        if decision.error == "unavailable":
+            message = "the ERP is temporarily unavailable (injected)"
+            return self.service.unavailable_fault(message, 1, operation), False
+        if decision.error == "http503":
+            return OrderService.http_503(operation), False
+        try:
+            return self.service.handle(operation, payload), False
+        except sqlite3.OperationalError:
+            message = "the order store is busy; try again"
+            return self.service.unavailable_fault(message, 1, operation), True
+
+
+def planned_counters(decision: Plan) -> list[str]:
+    """The counters a request's plan moves before it is processed."""
+    names = ["latency"] if decision.delay_s > 0 else []
+    if decision.error is not None:
+        names.append(f"error_{decision.error}")
+    return names
 
 
 def _send(resp: falcon.Response, reply: Reply) -> None:
@@ -161,10 +189,14 @@ def _send(resp: falcon.Response, reply: Reply) -> None:
 
 
 class FaultsAdminResource:
-    """``GET``/``PUT /__admin/faults``: the fault document every worker acts on."""
+    """``GET``/``PUT /__admin/faults``: the fault document every worker acts on, and
+    (``fired``) what the server counted (:mod:`mock_erp.counters`)."""
 
-    def __init__(self, faults: FaultSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, faults: FaultSettings, counters: Counters, clock: Callable[[], float] = time.time
+    ) -> None:
         self.faults = faults
+        self.counters = counters
         self.clock = clock
 
     @staticmethod
@@ -177,7 +209,11 @@ class FaultsAdminResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._refuse_remote(req)
-        resp.media = {"faults": self.faults.current().to_json(), "now": self.clock()}
+        resp.media = {
+            "faults": self.faults.current().to_json(),
+            "fired": self.counters.read(),
+            "now": self.clock(),
+        }
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._refuse_remote(req)
@@ -196,7 +232,11 @@ class FaultsAdminResource:
         except FaultConfigError as error:
             raise falcon.HTTPBadRequest(title="bad faults", description=str(error)) from None
         self.faults.replace(config)
-        resp.media = {"faults": config.to_json(), "now": self.clock()}
+        resp.media = {
+            "faults": config.to_json(),
+            "fired": self.counters.read(),
+            "now": self.clock(),
+        }
 
 
 class HealthResource:
@@ -218,10 +258,15 @@ def _soap_error_handler(
 
 
 def create_app(
-    db_path: Path, contracts_dir: Path, *, rng: random.Random | None = None
+    db_path: Path,
+    contracts_dir: Path,
+    *,
+    rng: random.Random | None = None,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    store = OrderStore(db_path).initialise()
+    store = OrderStore(db_path, busy_timeout_ms=busy_timeout_ms).initialise()
     faults = FaultSettings(store)
+    counters = Counters(db_path)
     app = falcon.App()
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route(
@@ -231,9 +276,10 @@ def create_app(
             faults,
             contract_path(contracts_dir).read_bytes(),
             rng or random.Random(),
+            counters=counters,
         ),
     )
-    app.add_route("/__admin/faults", FaultsAdminResource(faults))
+    app.add_route("/__admin/faults", FaultsAdminResource(faults, counters))
     app.add_route("/healthz", HealthResource())
     app.add_error_handler(Exception, _soap_error_handler)
     return app
@@ -242,4 +288,7 @@ def create_app(
 def create_app_from_env() -> falcon.App[falcon.Request, falcon.Response]:
     """gunicorn entry point: ``mock_erp.app:create_app_from_env()``."""
     db = os.environ.get("SFGW_ERP_DB", "erp.sqlite3")
-    return create_app(Path(db), CoreSettings.from_env().contracts_dir)
+    # How long a request waits for the store's write lock before it answers "the store is
+    # busy" (UnavailableFault): 30 s, or less to make that answer quick to provoke.
+    busy = env_int(os.environ, "SFGW_ERP_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, minimum=1)
+    return create_app(Path(db), CoreSettings.from_env().contracts_dir, busy_timeout_ms=busy)

@@ -50,12 +50,14 @@ class ValidationProblem(ValueError):
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer. ``committed`` is true when a CreateOrder reached the store."""
+    """An HTTP answer. ``committed`` is true when a CreateOrder reached the store;
+    ``replayed`` when that CreateOrder found its reference's order already there."""
 
     status: int
     body: bytes
     operation: str | None = None
     committed: bool = False
+    replayed: bool = False
 
 
 def validate_create(request: CreateOrder) -> NewOrder:
@@ -125,8 +127,10 @@ class OrderService:
         self.binder = binder or ContractBinder(PACKAGE)
 
     # -- replies -----------------------------------------------------------------------
-    def _ok(self, obj: object, operation: str, committed: bool = False) -> Reply:
-        return Reply(200, envelope(self.binder.render(obj)), operation, committed)
+    def _ok(
+        self, obj: object, operation: str, committed: bool = False, replayed: bool = False
+    ) -> Reply:
+        return Reply(200, envelope(self.binder.render(obj)), operation, committed, replayed)
 
     def _declared_fault(
         self, faultcode: str, faultstring: str, detail: object, operation: str | None
@@ -198,7 +202,7 @@ class OrderService:
             created=created,
             created_at=XmlDateTime.from_datetime(order.created_at),
         )
-        return self._ok(response, "CreateOrder", committed=True)
+        return self._ok(response, "CreateOrder", committed=True, replayed=not created)
 
     def get_order(self, request: GetOrder) -> Reply:
         order: StoredOrder | None

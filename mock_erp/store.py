@@ -102,8 +102,9 @@ def _to_order(row: tuple[object, ...]) -> StoredOrder:
 class OrderStore:
     """One SQLite file; one connection per thread (sqlite3 connections are not shared)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
 
     def initialise(self) -> OrderStore:
@@ -117,8 +118,9 @@ class OrderStore:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            timeout_s = self.busy_timeout_ms / 1000
+            conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
         return conn

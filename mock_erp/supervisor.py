@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from mock_erp.counters import Counters
 from mock_erp.faults import SETTING_NAME, FaultConfig, FaultConfigError, is_down, loads_faults
 from mock_erp.store import OrderStore
 
@@ -65,6 +66,7 @@ class Supervisor:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
         self.store = OrderStore(options.db_path).initialise()
+        self.counters = Counters(options.db_path)
         self.child: subprocess.Popen[bytes] | None = None
         self.stopping = False
 
@@ -105,6 +107,7 @@ class Supervisor:
                 faults = self._faults()
                 if is_down(faults, time.time()):
                     if self.child is not None:
+                        self.counters.bump(["down_windows"])
                         _log(f"down window: refusing connections until {faults.down_until:.1f}")
                         self._stop()
                 elif self.child is None:

@@ -16,7 +16,7 @@ import falcon
 from mock_salesforce.records import iso_datetime
 
 if TYPE_CHECKING:
-    from mock_salesforce.app import Org
+    from mock_salesforce.org import Org
 
 
 def _loopback_only(req: falcon.Request) -> None:
@@ -194,6 +194,7 @@ class Usage:
             "api_requests": self.org.store.usage("api"),
             "token_requests": self.org.store.usage("token"),
             "daily_api_limit": self.org.api_limit(),
+            "fired": self.org.store.fired(),
         }
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -18,14 +18,22 @@ from gateway import sfid
 from gateway.bindings.binder import BindingError, ContractBinder
 from gateway.namespaces import PARTNER, PARTNER_FAULT, PARTNER_SOBJECT, SOAP11_ENVELOPE, XSI
 from gateway.soap import SoapParseError, envelope, parse_envelope
+from mock_salesforce.admission import admit
 from mock_salesforce.records import FIELDS, canonical_field, iso_datetime
 from mock_salesforce.updates import MAX_RECORDS, save
 
 if TYPE_CHECKING:
-    from mock_salesforce.app import Org
+    from mock_salesforce.org import Org
 
 
 _binder = ContractBinder("generated.partner")
+
+#: Salesforce's faultstring texts for a refused call (the REST messages differ).
+_SOAP_MESSAGES = {
+    "INVALID_SESSION_ID": "Invalid Session ID found in SessionHeader: Illegal Session",
+    "REQUEST_LIMIT_EXCEEDED": "TotalRequests Limit exceeded.",
+    "SERVER_UNAVAILABLE": "Server is temporarily unavailable, try again later.",
+}
 
 
 def fault(code: str, message: str, kind: str = "UnexpectedErrorFault") -> bytes:
@@ -58,27 +66,15 @@ def client_fault(message: str) -> bytes:
     ).encode()
 
 
-def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:  # noqa: PLR0911
+def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:
     try:
         env = parse_envelope(body)
     except SoapParseError as error:
         return 500, client_fault(str(error))
     session = _header_value(env.header, "SessionHeader", "sessionId")
-    if (
-        session is None
-        or org15[:15] != org.settings.org_id15
-        or not org.store.touch_session(session, org.settings.session_ttl)
-    ):
-        return 500, fault(
-            "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"
-        )
-    allowed, _ = org.store.count_call(org.api_limit())
-    if not allowed:
-        return 500, fault("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-    if org.rng.random() < float(org.store.faults().get("unavailable_probability") or 0):
-        return 503, fault(
-            "SERVER_UNAVAILABLE", "Server is temporarily unavailable, try again later."
-        )
+    refusal = admit(org, session if org15[:15] == org.settings.org_id15 else None)
+    if refusal is not None:
+        return refusal.soap_status, fault(refusal.code, _SOAP_MESSAGES[refusal.code])
     payload = env.payload
     if payload.tag == f"{{{PARTNER}}}update":
         all_or_none = (_header_value(env.header, "AllOrNoneHeader", "allOrNone") or "").strip() in (

@@ -8,21 +8,28 @@ message is claimed (``in_flight``) before a delivery thread takes it.
 Durations follow Salesforce's nominal clock divided by ``time_scale``: with
 ``SFGW_MOCKSF_TIME_SCALE=1000`` the first retry comes after 15 ms, the gap stops growing at
 7.2 s and messages are dropped 86.4 s after they were queued.
+
+Chaos (redeliver an acked message, reorder, split a batch) follows the probabilities of
+the fault document, read on every tick so they can be switched on a running org, and
+each one that changes what goes out is counted (``GET /admin/usage`` ``fired``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import requests
 
 from mock_salesforce import delivery
+from mock_salesforce.faults import Chaos, chaos
 from mock_salesforce.outbound import render_message
 from mock_salesforce.settings import SalesforceSettings
 from mock_salesforce.store import OrgStore
@@ -86,36 +93,53 @@ class Sender:
                 self.stop_event.wait(max(wait, 0.005))
         store.give_up_lease(self.owner)
 
+    def chaos(self, store: OrgStore) -> Chaos:
+        """The chaos probabilities now: the fault document's, else the start-up ones."""
+        s = self.settings
+        return chaos(store.faults(), s.chaos_redeliver, s.chaos_reorder, s.chaos_split)
+
     def tick(self, store: OrgStore, pool: ThreadPoolExecutor) -> None:
         now = time.time()
-        self.form_messages(store, now)
+        odds = self.chaos(store)
+        self.form_messages(store, now, odds)
         dropped = store.drop_expired(now - self.real(delivery.RETENTION))
         if dropped:
             log.warning("dropped %d message(s) older than 24 hours (scaled)", dropped)
         due = store.due_messages(now, self.settings.sender_threads * 4)
-        if self.rng.random() < self.settings.chaos_reorder:
-            self.rng.shuffle(due)
+        if self.rng.random() < odds.reorder:
+            self._shuffle(store, due)
         for row in due:
             if not self._slots.acquire(blocking=False):
                 break
             if not store.claim(row["id"]):
                 self._slots.release()
                 continue
-            pool.submit(self._deliver_guarded, row["id"])
+            pool.submit(self._deliver_guarded, row["id"], odds.redeliver)
 
-    def form_messages(self, store: OrgStore, now: float) -> None:
+    def form_messages(self, store: OrgStore, now: float, odds: Chaos | None = None) -> None:
+        odds = odds or self.chaos(store)
         for definition_id, items in store.unassigned_notifications().items():
             ids = [nid for nid, _, _ in items]
-            if self.rng.random() < self.settings.chaos_reorder:
-                self.rng.shuffle(ids)
-            for batch in delivery.plan_batches(
-                ids, split_probability=self.settings.chaos_split, rng=self.rng
-            ):
+            if self.rng.random() < odds.reorder:
+                self._shuffle(store, ids)
+            batches = delivery.plan_batches(ids, split_probability=odds.split, rng=self.rng)
+            cuts = len(batches) - math.ceil(len(ids) / delivery.MAX_NOTIFICATIONS)
+            if cuts:
+                store.bump("chaos_split", cuts)
+            for batch in batches:
                 store.create_message(definition_id, batch, now)
 
-    def _deliver_guarded(self, mid: str) -> None:
+    def _shuffle(self, store: OrgStore, items: list[Any]) -> None:
+        """Shuffle in place; counted only when the order really changed (one item, or a
+        shuffle that happens to give the same order, is no reordering)."""
+        before = list(items)
+        self.rng.shuffle(items)
+        if items != before:
+            store.bump("chaos_reorder")
+
+    def _deliver_guarded(self, mid: str, redeliver: float = 0.0) -> None:
         try:
-            self.deliver(mid)
+            self.deliver(mid, redeliver)
         except Exception:  # a bug must not kill the sender thread silently
             log.exception("delivery of %s failed unexpectedly", mid)
             self._store().record_attempt(
@@ -129,7 +153,7 @@ class Sender:
         finally:
             self._slots.release()
 
-    def deliver(self, mid: str) -> None:
+    def deliver(self, mid: str, redeliver: float = 0.0) -> None:
         store = self._store()
         message = store.db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
         definition = store.definition(message["definition_id"])
@@ -168,7 +192,7 @@ class Sender:
         now = time.time()
         attempts = message["attempts"] + 1
         redeliver_at = None
-        if verdict.delivered and self.rng.random() < self.settings.chaos_redeliver:
+        if verdict.delivered and self.rng.random() < redeliver:
             redeliver_at = now + self.real(delivery.FIRST_RETRY)
         store.record_attempt(
             mid,

@@ -3,7 +3,8 @@
 Shared by REST (single record and sObject Collections) and SOAP ``update()``: each record
 gets a SaveResult in input order; with ``allOrNone`` one failure rolls back the rest
 (``ALL_OR_NONE_OPERATION_ROLLED_BACK``). Injected faults (row lock, validation rule) are
-decided here too, so every API sees the same ones.
+decided here too, so every API sees the same ones, and counted (``lock_error``,
+``validation_error``) in the save's own transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from mock_salesforce.records import ApiError, check_id, validate_changes
 from mock_salesforce.store import OrgStore
 
 MAX_RECORDS = 200
+
+VALIDATION_RULE = ApiError(
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+    "Order number cannot be set on this Opportunity (validation rule)",
+    (),
+)
 
 
 @dataclass
@@ -50,11 +57,11 @@ def save(
 ) -> list[SaveResult]:
     rng = rng or random.Random()
     now = time.time() if now is None else now
-    faults = store.faults()
-    failing = set(faults.get("validation_fail_ids") or [])
     results: list[SaveResult] = []
     planned: list[tuple[int, str, dict[str, object]]] = []
     with store.tx():
+        faults = store.faults()  # inside the transaction: counted faults are used up here
+        failing = set(faults.get("validation_fail_ids") or [])
         for index, (raw_id, changes) in enumerate(items):
             bad_id = check_id(raw_id)
             if bad_id is not None:
@@ -80,23 +87,11 @@ def save(
                 results.append(SaveResult(None, checked.errors))
                 continue
             if oid in failing or oid[:15] in failing:
-                results.append(
-                    SaveResult(
-                        None,
-                        [
-                            ApiError(
-                                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                                "Order number cannot be set on this Opportunity (validation rule)",
-                                (),
-                            )
-                        ],
-                    )
-                )
+                store.bump("validation_error")
+                results.append(SaveResult(None, [VALIDATION_RULE]))
                 continue
-            locked = rng.random() < float(faults.get("lock_probability") or 0.0)
-            if faults.get("lock_first_attempt") and store.first_lock(oid):
-                locked = True
-            if locked:
+            if _locked(store, oid, faults, rng):
+                store.bump("lock_error")
                 results.append(
                     SaveResult(
                         None,
@@ -129,3 +124,15 @@ def save(
         for _, oid, changes in planned:
             store.apply_in_tx(oid, changes, now)
     return results
+
+
+def _locked(store: OrgStore, oid: str, faults: Mapping[str, Any], rng: random.Random) -> bool:
+    """Whether a save of ``oid`` meets a row lock: one of its ``lock_ids`` saves, its
+    first save under ``lock_first_attempt``, or the dice of ``lock_probability``. Every
+    rule is consulted, so each one's own record (used-up count, first save) stays true."""
+    locked = store.take_lock(oid)
+    if faults.get("lock_first_attempt") and store.first_lock(oid):
+        locked = True
+    if rng.random() < float(faults.get("lock_probability") or 0.0):
+        locked = True
+    return locked

@@ -55,12 +55,13 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
     ),
     'python: erp = start_mock_erp(tmp_path, faults={"latency": {"ms": 50}}, workers=2)': (
         "tests/erp/test_faults.py::test_startup_faults_apply_from_the_first_request",
-        "start-up faults and get_faults(); set_faults()/wait_ready() in the down-window test",
+        "start-up faults, get_faults() and fired(); set_faults()/wait_ready() in the "
+        "down-window test",
     ),
     "python: sf = start_mock_salesforce(": (
         "tests/salesforce/test_delivery.py::"
         "test_250_won_opportunities_go_out_as_100_100_50_and_validate",
-        "close_won(250) and wait_delivered(); faults and api_usage() in test_callbacks.py",
+        "close_won(250) and wait_delivered(); faults, fired() and api_usage() in test_faults.py",
     ),
     "pytest tests/system/test_invariants.py": (
         f"{INVARIANTS}::test_invariants_hold_under_faults",

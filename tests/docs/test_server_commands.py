@@ -128,8 +128,8 @@ ERP_SERVE_FAULTS = (
     "sfgw erp serve --bind 127.0.0.1:8300 --db erp.sqlite3 --workers 3 --faults @faults.json"
 )
 ERP_CLIENT = (
-    "python: settings = ErpSettings.from_env(None, "
-    "contracts_dir=CoreSettings.from_env().contracts_dir)"
+    "python: settings = "
+    "ErpSettings.from_env(None, contracts_dir=CoreSettings.from_env().contracts_dir)"
 )
 OPPORTUNITY = sfid.to18("0065g00000Docs1")
 

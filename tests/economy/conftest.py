@@ -1,13 +1,17 @@
-"""Fixtures of the API-economy tests: the pipeline tests' settings and Redis
-fixtures, plus a whole real stack (mock Salesforce, mock ERP, workers) on demand."""
+"""Fixtures of the API-economy tests: the pipeline tests' settings, Redis and mock
+fixtures (the mock org and mock ERP, one per module, faults cleared around each test)."""
 
 from __future__ import annotations
 
 from tests.pipeline.conftest import (  # noqa: F401 - fixtures re-exported for this folder
+    _clean_mocks,
     base_env,
     client,
     core,
-    fake_sf,
+    jwt_keys,
+    mock_erp,
+    mock_sf,
+    pipeline_env,
     secret_key,
     settings,
     sf_env,

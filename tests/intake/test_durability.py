@@ -101,7 +101,7 @@ def test_slow_redis_past_the_deadline_is_a_fault_and_the_retry_is_acked_once(
         response = post(url, message)
         assert "queue is unavailable" in fault_string(response)
         assert time.monotonic() - started < 1.9  # the 500 ms deadline, not the pause
-        time.sleep(2.2)  # the pause ends; the timed-out script may run now
+        unpause(admin)  # the pause ends; the timed-out script may run now
         response = post(url, message)  # Salesforce's retry
         assert is_ack(response)
         ids = [j["notification_id"] for j in queues.jobs()]
@@ -113,6 +113,31 @@ def test_slow_redis_past_the_deadline_is_a_fault_and_the_retry_is_acked_once(
 
 def worker_pids(gw: RunningGateway) -> list[int]:
     return [p.pid for p in psutil.Process(gw.child.pid).children()]
+
+
+def paused_enqueues(admin: redis.Redis) -> int:
+    """Clients whose script (the gateway's atomic enqueue) waits out a CLIENT PAUSE."""
+    return sum(
+        1
+        for c in admin.client_list()
+        if "b" in c.get("flags", "") and c.get("cmd") in ("eval", "evalsha")
+    )
+
+
+def unpause(admin: redis.Redis) -> None:
+    """End a CLIENT PAUSE now and wait until no paused script is left: each one has run,
+    or was dropped with its closed connection."""
+    admin.execute_command("CLIENT", "UNPAUSE")
+    wait_until(lambda: paused_enqueues(admin) == 0)
+
+
+def holds_connection(pid: int, local_port: int) -> bool:
+    """Whether process ``pid`` has accepted the TCP connection from ``local_port``."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.raddr and c.raddr.port == local_port for c in connections)
 
 
 def test_sigkill_of_a_worker_mid_request_acks_nothing_unqueued(
@@ -127,9 +152,9 @@ def test_sigkill_of_a_worker_mid_request_acks_nothing_unqueued(
     message = simple_message(100, start=1000).xml()
     try:
         assert is_ack(post(url, simple_message(1, start=999).xml()))
-        # (a) the worker is blocked inside the atomic enqueue.
+        # (a) the worker is blocked inside the atomic enqueue (until the test unpauses).
         [victim] = worker_pids(gw)
-        admin.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+        admin.execute_command("CLIENT", "PAUSE", "30000", "WRITE")
         outcome: list[object] = []
 
         def deliver() -> None:
@@ -140,12 +165,12 @@ def test_sigkill_of_a_worker_mid_request_acks_nothing_unqueued(
 
         thread = threading.Thread(target=deliver)
         thread.start()
-        time.sleep(0.7)
+        wait_until(lambda: paused_enqueues(admin) == 1)
         psutil.Process(victim).send_signal(signal.SIGKILL)
         thread.join(timeout=30)
         [result] = outcome
         assert not (isinstance(result, requests.Response) and is_ack(result))
-        time.sleep(1.2)  # pause over
+        unpause(admin)
         queued = {j["notification_id"] for j in queues.jobs()}
         assert len(queued) in (1, 101), "a message is enqueued entirely or not at all"
 
@@ -159,7 +184,8 @@ def test_sigkill_of_a_worker_mid_request_acks_nothing_unqueued(
             f"Content-Length: {len(message)}\r\n\r\n".encode()
             + message[: len(message) // 2]
         )
-        time.sleep(0.3)
+        # the worker has taken the connection and is reading the half-sent body
+        wait_until(lambda: holds_connection(victim, sock.getsockname()[1]))
         psutil.Process(victim).send_signal(signal.SIGKILL)
         reply = b""
         with contextlib.suppress(OSError):

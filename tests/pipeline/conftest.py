@@ -1,23 +1,86 @@
-"""Fixtures of the pipeline tests: settings, a Redis client on the session server, and
-the small Salesforce-shaped HTTP server."""
+"""Fixtures of the pipeline tests: Redis, settings, and the real mock Salesforce org and
+mock ERP as processes (one of each per test module, started on first use).
+
+Every test that uses a mock starts with its faults cleared and leaves them cleared; the
+mocks' counters are never reset, so tests compare readings (``fired()``,
+``api_usage()``) taken before and after what they do.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from cryptography.fernet import Fernet
 
-from gateway.pipeline.settings import PipelineSettings
+from devstack.mocks import RunningErp, RunningSalesforce, start_mock_erp, start_mock_salesforce
+from gateway.pipeline.settings import WorkerSettings
 from gateway.settings import CoreSettings
-from tests.pipeline.fake_salesforce import FakeSalesforce
+from mock_salesforce.faults import DEFAULT_FAULTS
+from tests.salesforce.keys import KeyPair, make_keypair
+
+CLIENT_ID = "3MVG9-consumer-key"
+CLIENT_SECRET = "consumer-secret-value"
+#: The JWT bearer flow's user and audience, as the org is configured to expect them.
+USERNAME = "integration@example.com"
+AUDIENCE = "https://test.salesforce.com"
 
 
-@pytest.fixture
-def fake_sf() -> Iterator[FakeSalesforce]:
-    with FakeSalesforce() as server:
-        yield server
+@pytest.fixture(scope="session")
+def jwt_keys() -> KeyPair:
+    return make_keypair()
+
+
+@pytest.fixture(scope="module")
+def mock_sf(
+    tmp_path_factory: pytest.TempPathFactory, jwt_keys: KeyPair
+) -> Iterator[RunningSalesforce]:
+    """The mock org: the OAuth client of :func:`sf_env`, and JWT bearer for ``jwt_keys``."""
+    running = start_mock_salesforce(
+        Path(tmp_path_factory.mktemp("sf")),
+        gateway_url=None,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        jwt_cert_pem=jwt_keys.cert_pem,
+        username=USERNAME,
+        login_url=AUDIENCE,
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def mock_erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningErp]:
+    running = start_mock_erp(Path(tmp_path_factory.mktemp("erp")))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_mocks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No fault of one test reaches the next (only for tests that use a mock)."""
+    sf: RunningSalesforce | None = None
+    erp: RunningErp | None = None
+    if "mock_sf" in request.fixturenames:
+        sf = request.getfixturevalue("mock_sf")
+    if "mock_erp" in request.fixturenames:
+        erp = request.getfixturevalue("mock_erp")
+
+    def clean() -> None:
+        if sf is not None and sf.process.running():
+            sf.set_faults(**DEFAULT_FAULTS)
+        if erp is not None and erp.child.running():
+            erp.set_faults()
+
+    clean()
+    yield
+    clean()
 
 
 @pytest.fixture
@@ -35,12 +98,13 @@ def base_env(redis_url: str, redis_prefix: str, secret_key: str) -> dict[str, st
 
 
 @pytest.fixture
-def sf_env(base_env: dict[str, str], fake_sf: FakeSalesforce) -> dict[str, str]:
+def sf_env(base_env: dict[str, str], mock_sf: RunningSalesforce) -> dict[str, str]:
+    """Workers that call the mock org back over OAuth, with short retry waits."""
     return {
         **base_env,
-        "SFGW_SF_LOGIN_URL": fake_sf.url,
-        "SFGW_SF_CLIENT_ID": "3MVG9-consumer-key",
-        "SFGW_SF_CLIENT_SECRET": "consumer-secret-value",
+        "SFGW_SF_LOGIN_URL": mock_sf.url,
+        "SFGW_SF_CLIENT_ID": CLIENT_ID,
+        "SFGW_SF_CLIENT_SECRET": CLIENT_SECRET,
         "SFGW_SF_TIMEOUT_MS": "5000",
         "SFGW_RETRY_MIN_BACKOFF_MS": "50",
         "SFGW_RETRY_MAX_BACKOFF_MS": "200",
@@ -49,13 +113,19 @@ def sf_env(base_env: dict[str, str], fake_sf: FakeSalesforce) -> dict[str, str]:
 
 
 @pytest.fixture
-def core(base_env: dict[str, str]) -> CoreSettings:
-    return CoreSettings.from_env(base_env)
+def pipeline_env(sf_env: dict[str, str], mock_erp: RunningErp) -> dict[str, str]:
+    """:func:`sf_env`, and the mock ERP as the workers' ERP."""
+    return {**sf_env, "SFGW_ERP_URL": mock_erp.url, "SFGW_ERP_READ_TIMEOUT_S": "10"}
 
 
 @pytest.fixture
-def settings(sf_env: dict[str, str]) -> PipelineSettings:
-    return PipelineSettings.from_env(sf_env)
+def settings(pipeline_env: dict[str, str]) -> WorkerSettings:
+    return WorkerSettings.from_env(pipeline_env)
+
+
+@pytest.fixture
+def core(base_env: dict[str, str]) -> CoreSettings:
+    return CoreSettings.from_env(base_env)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ persistence, as in production, so what Redis had acknowledged survives the kill.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -110,6 +111,43 @@ def worker_on(
         broker.close()
 
 
+class DramatiqLog(logging.Handler):
+    """What Dramatiq's consumer and worker threads logged: how a test knows that a
+    consumer met the lost connection, or that a nack failed, instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.getMessage()))  # under the handler's lock
+
+    def seen(self, text: str, logger: str = "") -> bool:
+        """Whether a logger whose name contains ``logger`` logged ``text``."""
+        records = list(self.records)
+        return any(logger in name and text in message for name, message in records)
+
+
+@pytest.fixture
+def dramatiq_log() -> Iterator[DramatiqLog]:
+    handler = DramatiqLog()
+    logger = logging.getLogger("dramatiq")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+#: what a consumer thread logs when it could not ack or nack (Redis away); it tries again
+NACK_FAILED = "Failed to post_process_message"
+#: what a consumer thread logs when it met the lost connection and dropped what it held
+CONSUMER_LOST = "Consumer encountered a connection error"
+
+
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,12 +157,29 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     return condition()
 
 
+def count_failed_enqueues(broker: SfgwRedisBroker) -> list[float]:
+    """Record (the time of) every enqueue on ``broker`` that raised: how often a retry
+    was offered to a Redis that was away."""
+    failed: list[float] = []
+    enqueue = broker.enqueue
+
+    def counting(message: Any, **options: Any) -> Any:
+        try:
+            return enqueue(message, **options)
+        except Exception:
+            failed.append(time.monotonic())
+            raise
+
+    broker.enqueue = counting  # type: ignore[method-assign]
+    return failed
+
+
 def _held_by(client: redis.Redis, pattern: str) -> dict[str, int]:
     return {key.decode(): int(client.scard(key)) for key in client.scan_iter(match=pattern)}
 
 
 def test_delayed_messages_held_in_memory_come_back_after_a_lost_connection(
-    own_redis: EmbeddedRedis, redis_prefix: str
+    own_redis: EmbeddedRedis, redis_prefix: str, dramatiq_log: DramatiqLog
 ) -> None:
     """(a) The delayed message sits in the delay consumer's memory (and in this broker's
     ack set in Redis) when Redis dies; the consumer forgets it. It must still run."""
@@ -148,7 +203,8 @@ def test_delayed_messages_held_in_memory_come_back_after_a_lost_connection(
         assert runs.started == []  # held in memory, its eta (3 s) still ahead
 
         own_redis.kill()
-        time.sleep(1.0)  # the consumers poll, fail, and drop what they held in memory
+        # the delay consumer polls, fails, and drops what it held in memory
+        assert wait_for(lambda: dramatiq_log.seen(CONSUMER_LOST, f"({QUEUE}.DQ)"), 10)
         own_redis.start()
         restarted_at = time.monotonic()
 
@@ -178,11 +234,13 @@ def test_a_retry_that_cannot_be_enqueued_waits_for_redis(
             raise RuntimeError("the ERP is down too")
 
     with worker_on(own_redis, redis_prefix, settings, probe, runs) as broker:
+        failed_enqueues = count_failed_enqueues(broker)
         broker.actors["probe"].send()
         assert runs.first_started.wait(5)
         own_redis.kill()
         runs.release_first.set()
-        time.sleep(1.5)
+        # DurableRetries tries to enqueue the retry, fails, waits and tries again
+        assert wait_for(lambda: len(failed_enqueues) >= 2, 10)
         assert runs.after_retries == []  # still waiting for Redis to take the retry
         restarting_at = time.monotonic()
         own_redis.start()
@@ -195,7 +253,7 @@ def test_a_retry_that_cannot_be_enqueued_waits_for_redis(
 
 
 def test_a_retry_that_cannot_be_enqueued_in_time_fails_the_message(
-    own_redis: EmbeddedRedis, redis_prefix: str
+    own_redis: EmbeddedRedis, redis_prefix: str, dramatiq_log: DramatiqLog
 ) -> None:
     """(b) Redis stays away longer than the retry-enqueue deadline (1 s): the message is
     failed (what the dead-letter middleware acts on) instead of being acked as if its
@@ -222,7 +280,8 @@ def test_a_retry_that_cannot_be_enqueued_in_time_fails_the_message(
         assert failed is True, "the message was acked although its retry was never queued"
         # it tried for the whole deadline, and gave up while Redis was still down
         assert gave_up_at - released >= 0.9
-        time.sleep(0.5)
+        # ... and its nack met the dead connection too (the broker took a new identity)
+        assert wait_for(lambda: dramatiq_log.seen(NACK_FAILED), 10)
         own_redis.start()
         # Not lost either: the broker took a new identity when its calls failed, so the
         # nack finds nothing to move and the old identity's ack set hands the original
@@ -237,18 +296,15 @@ def test_a_retry_that_cannot_be_enqueued_in_time_fails_the_message(
 
 
 def test_a_permanent_failure_during_an_outage_ends_as_a_dead_letter(
-    own_redis: EmbeddedRedis, redis_prefix: str
+    own_redis: EmbeddedRedis, redis_prefix: str, dramatiq_log: DramatiqLog
 ) -> None:
     """A pipeline message fails permanently while Redis is down. The worker retries the
     nack until Redis is back; the dead letter must then be in our store (``sfgw dlq``),
     not lost. Storing the letter at failure time (Redis down) and then dropping
     Dramatiq's ``.XQ`` copy after the nack lost the message without a trace."""
-    from gateway.pipeline.actors import (
-        PROCESS_NOTIFICATION,
-        StageFailed,
-        install_middleware,
-    )
-    from gateway.pipeline.settings import ORDERS_QUEUE
+    from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION
+    from gateway.pipeline.middleware import install_middleware
+    from gateway.pipeline.stages import StageFailed
     from gateway.pipeline.stores import DeadLetters
 
     runs = Runs()
@@ -282,7 +338,8 @@ def test_a_permanent_failure_during_an_outage_ends_as_a_dead_letter(
         assert runs.first_started.wait(5)
         own_redis.kill()
         runs.release_first.set()
-        time.sleep(1.5)  # the failure is decided and the nack fails while Redis is away
+        # the failure is decided and the nack fails while Redis is away
+        assert wait_for(lambda: dramatiq_log.seen(NACK_FAILED), 10)
         own_redis.start()
         letters = DeadLetters(redis.Redis.from_url(own_redis.url), core)
         assert wait_for(lambda: letters.count() == 1, 15), (
@@ -324,8 +381,9 @@ def test_a_dead_letter_that_cannot_be_stored_keeps_dramatiqs_copy(
 ) -> None:
     """If our letter cannot be written, Dramatiq's own ``.XQ`` copy must survive: the
     failed message is then in one of the two dead-letter stores, never in neither."""
-    from gateway.pipeline.actors import PROCESS_NOTIFICATION, DeadLetterMiddleware, StageFailed
-    from gateway.pipeline.settings import ORDERS_QUEUE
+    from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION
+    from gateway.pipeline.middleware import DeadLetterMiddleware
+    from gateway.pipeline.stages import StageFailed
     from gateway.pipeline.stores import DeadLetters
 
     core = CoreSettings.from_env(

@@ -1,177 +1,178 @@
-"""The three callback APIs and record reads, against a Salesforce-shaped loopback server."""
+"""The Salesforce client on its three callback APIs, and record reads, against the real
+mock org: per-record outcomes, the token rules (refresh once, legacy SessionId falling
+back to OAuth, a token of another org) and call-level errors, each fault proven from the
+org's own counters."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import redis
 from prometheus_client import REGISTRY
 
-from gateway.pipeline.settings import PipelineSettings
-from gateway.salesforce.auth import TokenManager
-from gateway.salesforce.callbacks import (
-    RecordUpdate,
-    SalesforceClient,
-    make_api,
-    make_http_session,
-    parse_limit_info,
-)
+from devstack.mocks import RunningSalesforce
+from gateway.http import requests_session
+from gateway.pipeline.settings import WorkerSettings
+from gateway.salesforce.api import RecordUpdate, parse_limit_info
+from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.salesforce.errors import OrgMismatch, SalesforceError
-from gateway.settings import CoreSettings
-from tests.pipeline.fake_salesforce import ORG_ID, FakeSalesforce
+from gateway.secrets import SecretBox
 
-OK_ID = "0065g00000AbC01AAA"
-LOCKED_ID = "0065g00000AbC02AAA"
-RULE_ID = "0065g00000AbC03AAA"
-GONE_ID = "0065g00000AbC04AAA"
+pytestmark = pytest.mark.slow
+
+ORDER = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
 
 
-def _client(
-    api: str, settings: PipelineSettings, core: CoreSettings, client: redis.Redis
-) -> SalesforceClient:
+def _client(api: str, settings: WorkerSettings, client: redis.Redis) -> SalesforceClient:
     sf = replace(settings.salesforce, callback_api=api)
-    http = make_http_session()
-    return SalesforceClient(
-        sf, make_api(sf, http, core.contracts_dir), TokenManager(sf, core, client, http)
+    return build_client(
+        sf,
+        core=settings.core,
+        redis_client=client,
+        http=requests_session(settings.proxies, pool_size=4),
+        box=SecretBox(settings.core.require_secret_key()),
+        partner_wsdl=settings.core.contracts_dir / "salesforce" / "partner.wsdl",
     )
 
 
-def _seed(fake_sf: FakeSalesforce) -> None:
-    for rid in (OK_ID, LOCKED_ID, RULE_ID):
-        fake_sf.org.records[rid] = {
-            "Id": rid,
-            "Name": f"Deal {rid[-5:]}",
-            "Amount": 100.5,
-            "IsWon": True,
-            "CloseDate": "2026-11-27",
-            "AccountId": None,
-            "Order_Number__c": None,
-        }
-    fake_sf.org.record_errors[LOCKED_ID] = ["UNABLE_TO_LOCK_ROW"]
-    fake_sf.org.record_errors[RULE_ID] = ["FIELD_CUSTOM_VALIDATION_EXCEPTION"]
+def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The counters that changed, by how much."""
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
-def _updates() -> list[RecordUpdate]:
-    fields = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
-    return [RecordUpdate(rid, fields) for rid in (OK_ID, LOCKED_ID, RULE_ID, GONE_ID)]
+def usage(sf: RunningSalesforce, kind: str) -> int:
+    return int(sf.api_usage()[kind])
+
+
+def record(sf: RunningSalesforce, oid: str) -> dict[str, Any]:
+    return next(r for r in sf.opportunities() if r["Id"] == oid)
+
+
+def four_records(sf: RunningSalesforce) -> tuple[str, str, str, str]:
+    """(saved, locked once, refused by a validation rule, deleted)."""
+    ok, locked, rule, gone = sf.create_opportunities(4)
+    sf.delete_opportunity(gone)
+    sf.set_faults(lock_ids={locked: 1}, validation_fail_ids=[rule])
+    return ok, locked, rule, gone
 
 
 @pytest.mark.parametrize("api", ["rest", "collections", "soap"])
 def test_per_record_outcomes(
-    api: str,
-    settings: PipelineSettings,
-    core: CoreSettings,
-    client: redis.Redis,
-    fake_sf: FakeSalesforce,
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    sf = _client(api, settings, core, client)
-    outcomes = sf.update(ORG_ID, _updates())
-    assert [o.record_id for o in outcomes] == [OK_ID, LOCKED_ID, RULE_ID, GONE_ID]
+    ok, locked, rule, gone = four_records(mock_sf)
+    sf = _client(api, settings, client)
+    sf.tokens.get()
+    calls, fired = usage(mock_sf, "api_requests"), mock_sf.fired()
+    outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in (ok, locked, rule, gone)])
+    assert [o.record_id for o in outcomes] == [ok, locked, rule, gone]
     assert [o.kind for o in outcomes] == ["success", "retry", "permanent", "permanent"]
     assert outcomes[1].code == "UNABLE_TO_LOCK_ROW"
     assert outcomes[2].code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
     assert outcomes[3].code == "ENTITY_IS_DELETED"
-    assert fake_sf.org.records[OK_ID]["Order_Number__c"] == "SO-000001"
-    assert fake_sf.org.records[OK_ID]["Order_Status__c"] == "Created"
-    calls = fake_sf.org.api_calls
-    assert calls == (4 if api == "rest" else 1)
+    assert (record(mock_sf, ok)["Order_Number__c"], record(mock_sf, ok)["Order_Status__c"]) == (
+        "SO-000001", "Created",
+    )  # fmt: skip
+    assert usage(mock_sf, "api_requests") - calls == (4 if api == "rest" else 1)
+    assert moved(fired, mock_sf.fired()) == {"lock_error": 1, "validation_error": 1}
     assert REGISTRY.get_sample_value("sfgw_salesforce_api_usage") is not None
     # the lock was released: the retry succeeds
-    (again,) = sf.update(ORG_ID, [_updates()[1]])
+    (again,) = sf.update(mock_sf.org_id, [RecordUpdate(locked, ORDER)])
     assert again.ok
+    assert record(mock_sf, locked)["Order_Number__c"] == "SO-000001"
 
 
 @pytest.mark.parametrize("api", ["rest", "collections", "soap"])
 def test_expired_token_is_refreshed_once_then_the_call_is_repeated(
-    api: str,
-    settings: PipelineSettings,
-    core: CoreSettings,
-    client: redis.Redis,
-    fake_sf: FakeSalesforce,
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    sf = _client(api, settings, core, client)
-    assert sf.update(ORG_ID, _updates()[:1])[0].ok
-    fake_sf.org.expire_all_tokens()
-    assert sf.update(ORG_ID, _updates()[:1])[0].ok
-    assert fake_sf.org.token_requests == 2
+    [oid] = mock_sf.create_opportunities(1)
+    sf = _client(api, settings, client)
+    tokens, fired = usage(mock_sf, "token_requests"), mock_sf.fired()
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert mock_sf.expire_sessions() >= 1
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert usage(mock_sf, "token_requests") - tokens == 2
+    assert moved(fired, mock_sf.fired()) == {"invalid_session": 1}  # the expired one, once
 
 
 def test_a_second_invalid_session_is_raised_not_looped(
-    settings: PipelineSettings, core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+    settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    sf = _client("rest", settings, core, client)
+    [oid] = mock_sf.create_opportunities(1)
+    sf = _client("rest", settings, client)
+    tokens = usage(mock_sf, "token_requests")
     sf.tokens.get()
-    original = fake_sf.org.issue_token
-
-    def useless() -> str:  # Salesforce keeps issuing tokens that do not work
-        token = original()
-        fake_sf.org.valid_tokens.discard(token)
-        return token
-
-    fake_sf.org.expire_all_tokens()
-    fake_sf.org.issue_token = useless  # type: ignore[method-assign]
+    mock_sf.expire_sessions()
+    mock_sf.set_faults(issue_expired_tokens=True)  # Salesforce keeps issuing dead tokens
+    fired = mock_sf.fired()
     with pytest.raises(SalesforceError) as caught:
-        sf.update(ORG_ID, _updates()[:1])
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
     assert caught.value.kind == "session"
-    assert fake_sf.org.token_requests == 2  # the first token plus exactly one refresh
+    assert usage(mock_sf, "token_requests") - tokens == 2  # the first token + one refresh
+    assert moved(fired, mock_sf.fired()) == {"invalid_session": 2}
 
 
-@pytest.mark.parametrize("api", ["rest", "soap"])
+@pytest.mark.parametrize("api", ["rest", "collections", "soap"])
 def test_limit_exceeded_is_a_call_level_error(
-    api: str,
-    settings: PipelineSettings,
-    core: CoreSettings,
-    client: redis.Redis,
-    fake_sf: FakeSalesforce,
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    fake_sf.org.call_errors.append("REQUEST_LIMIT_EXCEEDED")
+    [oid] = mock_sf.create_opportunities(1)
+    sf = _client(api, settings, client)
+    sf.tokens.get()
+    mock_sf.set_faults(call_errors=["REQUEST_LIMIT_EXCEEDED"])
+    fired = mock_sf.fired()
     with pytest.raises(SalesforceError) as caught:
-        _client(api, settings, core, client).update(ORG_ID, _updates()[:1])
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
     assert caught.value.kind == "limit"
+    assert moved(fired, mock_sf.fired()) == {"limit_exceeded": 1}
+    assert record(mock_sf, oid)["Order_Number__c"] is None
 
 
 @pytest.mark.parametrize("api", ["rest", "soap"])
 def test_read_opportunity(
-    api: str,
-    settings: PipelineSettings,
-    core: CoreSettings,
-    client: redis.Redis,
-    fake_sf: FakeSalesforce,
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    sf = _client(api, settings, core, client)
+    live, gone = mock_sf.create_opportunities(2)
+    mock_sf.update_opportunity(
+        live, Name="Deal C01AA", Amount=100.5, CloseDate="2026-11-27", AccountId=None,
+        StageName="Closed Won",
+    )  # fmt: skip
+    mock_sf.delete_opportunity(gone)
+    sf = _client(api, settings, client)
     values = sf.read_opportunity(
-        ORG_ID, OK_ID, ["Id", "Name", "Amount", "IsWon", "CloseDate", "AccountId"]
+        mock_sf.org_id, live, ["Id", "Name", "Amount", "IsWon", "CloseDate", "AccountId"]
     )
-    assert values["Name"] == "Deal C01AA" or values["Name"].startswith("Deal")
+    assert values["Id"] == live and values["Name"] == "Deal C01AA"
     assert values["Amount"] == 100.5 and values["IsWon"] is True
     assert values["CloseDate"] == "2026-11-27" and values["AccountId"] is None
     with pytest.raises(SalesforceError) as caught:
-        sf.read_opportunity(ORG_ID, GONE_ID, ["Id", "Name"])
-    assert caught.value.kind == "permanent"
+        sf.read_opportunity(mock_sf.org_id, gone, ["Id", "Name"])
+    assert caught.value.code == "ENTITY_IS_DELETED" and caught.value.kind == "permanent"
 
 
 def test_legacy_session_id_falls_back_to_oauth_when_expired(
-    sf_env: dict[str, str], core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+    sf_env: dict[str, str], client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    settings = PipelineSettings.from_env(
+    [oid] = mock_sf.create_opportunities(1)
+    settings = WorkerSettings.from_env(
         {**sf_env, "SFGW_SF_USE_SESSION_ID": "true", "SFGW_SALESFORCE_HOSTS": "127.0.0.1"}
     )
-    sf = _client("rest", settings, core, client)
-    session = fake_sf.org.issue_token()  # a valid session id, as if sent with the message
-    legacy = sf.tokens.session_token(session, f"{fake_sf.url}/services/Soap/u/62.0/{ORG_ID[:15]}")
-    assert sf.update(ORG_ID, _updates()[:1], legacy=legacy)[0].ok
-    assert fake_sf.org.seen_authorization[-1] == f"Bearer {session}"
-    requests_before = fake_sf.org.token_requests
-    fake_sf.org.valid_tokens.discard(session)  # the session expired
-    assert sf.update(ORG_ID, _updates()[:1], legacy=legacy)[0].ok
-    assert fake_sf.org.token_requests == requests_before + 1  # OAuth took over
+    sf = _client("rest", settings, client)
+    mock_sf.expire_sessions()  # what earlier tests left: only this test's session is live
+    session = mock_sf.new_session_id()  # a valid session id, as if sent with the message
+    legacy = sf.tokens.session_token(
+        session, f"{mock_sf.url}/services/Soap/u/62.0/{mock_sf.org_id[:15]}"
+    )
+    tokens, fired = usage(mock_sf, "token_requests"), mock_sf.fired()
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)], legacy=legacy)[0].ok
+    assert usage(mock_sf, "token_requests") == tokens  # the SessionId alone did it
+    assert mock_sf.expire_sessions() == 1  # the session expired
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)], legacy=legacy)[0].ok
+    assert usage(mock_sf, "token_requests") - tokens == 1  # OAuth took over
+    assert moved(fired, mock_sf.fired()) == {"invalid_session": 1}
 
 
 def test_limit_info_header() -> None:
@@ -181,14 +182,40 @@ def test_limit_info_header() -> None:
 
 
 def test_token_of_another_org_is_refused(
-    settings: PipelineSettings, core: CoreSettings, client: redis.Redis, fake_sf: FakeSalesforce
+    settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
-    _seed(fake_sf)
-    sf = _client("rest", settings, core, client)
+    [oid] = mock_sf.create_opportunities(1)
+    sf = _client("rest", settings, client)
     other_org = "00D000000000002AAA"
+    calls = usage(mock_sf, "api_requests")
     with pytest.raises(OrgMismatch) as caught:
-        sf.update(other_org, _updates()[:1])
+        sf.update(other_org, [RecordUpdate(oid, ORDER)])
     assert caught.value.kind == "permanent"
     assert "00D000000000002" in str(caught.value)
-    assert fake_sf.org.records[OK_ID]["Order_Number__c"] is None
-    assert sf.update(ORG_ID, _updates()[:1])[0].ok
+    assert usage(mock_sf, "api_requests") == calls  # refused before any call
+    assert record(mock_sf, oid)["Order_Number__c"] is None
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+
+
+@pytest.mark.parametrize("api", ["rest", "collections", "soap"])
+def test_read_update_and_deleted_records(
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
+) -> None:
+    """Token shape (``id``, ``instance_url``), reads (REST and SOAP ``retrieve`` with its
+    nil result for a deleted record) and a batch with a deleted record in it."""
+    sf = _client(api, settings, client)
+    live, gone = mock_sf.create_opportunities(2)
+    mock_sf.delete_opportunity(gone)
+    read = sf.read_opportunity(mock_sf.org_id, live, ("Id", "Name", "Amount", "CloseDate"))
+    assert read["Id"] == live and read["Name"] == record(mock_sf, live)["Name"]
+    with pytest.raises(SalesforceError) as caught:
+        sf.read_opportunity(mock_sf.org_id, gone, ("Id", "Name"))
+    assert caught.value.code == "ENTITY_IS_DELETED" and caught.value.kind == "permanent"
+    fields = {"Order_Number__c": "SO-000777", "Order_Status__c": "Created"}
+    ok, deleted = sf.update(
+        mock_sf.org_id, [RecordUpdate(live, fields), RecordUpdate(gone, fields)]
+    )
+    assert ok.ok, ok
+    assert not deleted.ok and deleted.kind == "permanent", deleted
+    row = record(mock_sf, live)
+    assert (row["Order_Number__c"], row["Order_Status__c"]) == ("SO-000777", "Created")

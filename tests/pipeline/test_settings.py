@@ -1,4 +1,5 @@
-"""PipelineSettings: defaults, and one clear line for each bad setting."""
+"""WorkerSettings (everything a worker loads at start-up): defaults, and one clear line
+for each bad setting, whichever part of the settings it belongs to."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError
-from gateway.pipeline.settings import PipelineSettings
+from gateway.pipeline.settings import WorkerSettings
 
 OAUTH = {"SFGW_SF_CLIENT_ID": "key", "SFGW_SF_CLIENT_SECRET": "secret"}
 
 
 def test_defaults() -> None:
-    settings = PipelineSettings.from_env(OAUTH)
-    assert settings.retry_for_s == 86_400
-    assert settings.dedupe_ttl_s >= 7 * 86_400
-    assert settings.max_backoff_ms <= 6 * 3600_000
+    settings = WorkerSettings.from_env(OAUTH)
+    pipeline = settings.pipeline
+    assert pipeline.retry_for_s == 86_400
+    assert pipeline.dedupe_ttl_s >= 7 * 86_400
+    assert pipeline.max_backoff_ms <= 6 * 3600_000
     sf = settings.salesforce
     assert sf.callback_api == "rest"
     assert sf.auth_flow == "client_credentials"
@@ -58,13 +60,13 @@ def test_defaults() -> None:
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
-        PipelineSettings.from_env(env)
+        WorkerSettings.from_env(env)
 
 
 def test_jwt_bearer_and_legacy_mode(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("-----BEGIN PRIVATE KEY-----\n")
-    settings = PipelineSettings.from_env(
+    settings = WorkerSettings.from_env(
         {
             "SFGW_SF_AUTH": "jwt_bearer",
             "SFGW_SF_CLIENT_ID": "key",
@@ -83,7 +85,7 @@ def test_jwt_bearer_and_legacy_mode(tmp_path: Path) -> None:
 
 
 def test_session_id_only_mode_needs_no_oauth() -> None:
-    settings = PipelineSettings.from_env(
+    settings = WorkerSettings.from_env(
         {"SFGW_SF_USE_SESSION_ID": "true", "SFGW_SALESFORCE_HOSTS": "*.my.salesforce.com"}
     )
     assert not settings.salesforce.oauth_configured

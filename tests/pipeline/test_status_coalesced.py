@@ -12,9 +12,9 @@ import time
 
 import redis
 
-from gateway.pipeline.actors import retry_policy
-from gateway.pipeline.coalesce import CallbackCoalescer, CoalesceSettings
-from gateway.pipeline.messages import CallbackJob
+from gateway.pipeline.callbacks.coalescer import CallbackCoalescer
+from gateway.pipeline.callbacks.job import CallbackJob
+from gateway.pipeline.callbacks.settings import CallbackSettings
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
@@ -25,11 +25,11 @@ ORG_B = "00D000000000002AAA"  # records waiting for a retry's backoff, one due
 ORG_C = "00D000000000003AAA"  # nothing waiting, one batch being written right now
 
 
-def _job(org: str, n: int) -> dict[str, object]:
+def _job(org: str, n: int) -> CallbackJob:
     return CallbackJob(
         organization_id=org, opportunity_id=f"006{n:015d}", notification_id=f"04l{n:015d}",
         order_number=f"SO-{n:06d}", order_status="Created",
-    ).to_dict()  # fmt: skip
+    )  # fmt: skip
 
 
 def _snapshot(client: redis.Redis, prefix: str) -> dict[bytes, bytes | None]:
@@ -37,15 +37,16 @@ def _snapshot(client: redis.Redis, prefix: str) -> dict[bytes, bytes | None]:
 
 
 def test_status_names_pending_updates_and_claimed_batches_per_org(
-    sf_env: dict[str, str], core: CoreSettings, client: redis.Redis, redis_prefix: str
+    base_env: dict[str, str], core: CoreSettings, client: redis.Redis, redis_prefix: str
 ) -> None:
-    env = {**sf_env, "SFGW_CALLBACK_API": "collections", "SFGW_RETRY_MIN_BACKOFF_MS": "600000",
-           "SFGW_RETRY_MAX_BACKOFF_MS": "1200000"}  # fmt: skip
+    env = {**base_env, "SFGW_CALLBACK_API": "collections", "SFGW_RETRY_MIN_BACKOFF_MS": "600000",
+           "SFGW_RETRY_MAX_BACKOFF_MS": "1200000", "SFGW_SF_CLIENT_ID": "key",
+           "SFGW_SF_CLIENT_SECRET": "secret"}  # fmt: skip
     t0 = time.time()
     clock = [t0]
     coalescer = CallbackCoalescer(
-        client=client, core=core, coalesce=CoalesceSettings.from_env(env),  # lease 60 s
-        policy=retry_policy(PipelineSettings.from_env(env)),
+        client=client, core=core, coalesce=CallbackSettings.from_env(env),  # lease 60 s
+        policy=PipelineSettings.from_env(env).retry_policy,
         dead_letters=DeadLetters(client, core), clock=lambda: clock[0],
     )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -11,13 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from devstack.processes import free_port
+from tests.salesforce.keys import KeyPair, make_keypair
 
 ACK = (
     b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -64,8 +61,9 @@ class Listener:
             return [r for r in self.received if r.path.strip("/").split("/")[0] == mode]
 
 
-@pytest.fixture
-def listener() -> Iterator[Listener]:
+@contextlib.contextmanager
+def serve_listener() -> Iterator[Listener]:
+    """A threaded HTTP listener on a free loopback port that answers by path (MODES)."""
     port = free_port()
     state = Listener(url=f"http://127.0.0.1:{port}")
 
@@ -104,34 +102,10 @@ def listener() -> Iterator[Listener]:
         server.server_close()
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    private_pem: bytes
-    cert_pem: bytes
-
-
-def make_keypair() -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfgw-test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return KeyPair(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        cert.public_bytes(serialization.Encoding.PEM),
-    )
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    with serve_listener() as state:
+        yield state
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,9 @@ from lxml import etree
 
 from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from gateway import sfid
+from mock_salesforce.faults import DEFAULT_FAULTS
 
-from .conftest import KeyPair, make_keypair
+from .keys import KeyPair, make_keypair
 
 SOBJ = "{urn:sobject.partner.soap.sforce.com}"
 UNKNOWN_ID = sfid.to18("0065g00000099ZZ")
@@ -46,13 +47,7 @@ def sf(tmp_path_factory: pytest.TempPathFactory, keypair: KeyPair) -> Iterator[R
 @pytest.fixture(autouse=True)
 def clean_faults(sf: RunningSalesforce) -> Iterator[None]:
     yield
-    sf.set_faults(
-        lock_probability=0.0,
-        lock_first_attempt=False,
-        unavailable_probability=0.0,
-        validation_fail_ids=[],
-        daily_api_limit=None,
-    )
+    sf.set_faults(**DEFAULT_FAULTS)
 
 
 @pytest.fixture

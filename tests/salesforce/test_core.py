@@ -19,7 +19,8 @@ from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant, load_pub
 from mock_salesforce.records import validate_changes
 from mock_salesforce.store import OrgStore
 
-from .conftest import ACK, FAULT, NACK, make_keypair
+from .conftest import ACK, FAULT, NACK
+from .keys import make_keypair
 
 OUT = "{http://soap.sforce.com/2005/09/outbound}"
 
@@ -251,3 +252,41 @@ def test_selected_columns_are_the_full_records_narrowed(tmp_path: Path) -> None:
     assert [opportunity_view(r) for r in narrowed] == [opportunity_view(r) for r in full]
     with pytest.raises(ValueError, match="Secret__c"):
         store.opportunity_columns(("Id", "Secret__c"))
+
+
+def test_a_counter_bumped_in_a_transaction_commits_or_rolls_back_with_it(tmp_path: Path) -> None:
+    store = OrgStore(tmp_path / "org.sqlite3")
+    with pytest.raises(RuntimeError), store.tx():
+        store.bump("lock_error")
+        raise RuntimeError("the save failed")
+    assert store.fired()["lock_error"] == 0  # rolled back with what it counted
+    with store.tx():
+        store.bump("lock_error", 2)
+    store.bump("chaos_split")  # no transaction open: one of its own
+    store.bump("chaos_split", now=time.time() - 86400)  # yesterday (UTC): summed
+    fired = store.fired()
+    assert (fired["lock_error"], fired["chaos_split"]) == (2, 2)
+    assert set(fired) == {
+        "invalid_session", "limit_exceeded", "unavailable", "lock_error", "validation_error",
+        "chaos_redeliver", "chaos_reorder", "chaos_split",
+    }  # fmt: skip
+    store.reset_usage()
+    assert set(store.fired().values()) == {0}
+
+
+def test_counted_faults_are_used_up_one_at_a_time(tmp_path: Path) -> None:
+    store = OrgStore(tmp_path / "org.sqlite3")
+    a, b = store.create_opportunities(2)
+    document = store.set_faults(
+        {"lock_ids": {a[:15]: 2, b: 0}, "call_errors": ["SERVER_UNAVAILABLE", "INVALID_SESSION_ID"]}
+    )
+    assert document["lock_ids"] == {a: 2}  # the 18-character id; nothing to refuse for b
+    assert [store.take_lock(a) for _ in range(3)] == [True, True, False]
+    assert not store.take_lock(b)
+    assert [store.pop_call_error() for _ in range(3)] == [
+        "SERVER_UNAVAILABLE", "INVALID_SESSION_ID", None,
+    ]  # fmt: skip
+    assert (store.faults()["lock_ids"], store.faults()["call_errors"]) == ({}, [])
+    with pytest.raises(ValueError, match="daily_api_limit"):
+        store.set_faults({"daily_api_limit": -1})
+    assert store.set_faults({"daily_api_limit": 0})["daily_api_limit"] == 0

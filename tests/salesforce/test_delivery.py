@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from lxml import etree
 
 from devstack.mocks import start_mock_salesforce
 from gateway.soap import parse_envelope
 from mock_salesforce.delivery import retry_delay
+from mock_salesforce.sender import POLL_INTERVAL
 
 from .conftest import Listener, outbound_schema
 
@@ -46,6 +46,11 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def record_ids(body: bytes) -> list[str]:
+    payload = parse_envelope(body).payload
+    return [n.findtext(f"{OUT}sObject/{SOBJ}Id") or "" for n in payload.iter(f"{OUT}Notification")]
 
 
 def notification_ids(body: bytes) -> list[str]:
@@ -78,8 +83,23 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
         [oid] = sf.close_won(1)
         # The payload is the record's state at send time: rename it while retries go on.
         wait_for(lambda: len(listener.of("500")) >= 2, 30, "two attempts at /500")
+        renamed_at = time.time()
         sf.update_opportunity(oid, Name="Renamed while queued")
-        time.sleep(4.0)
+
+        def retried_enough() -> bool:
+            # 8 attempts: the gaps grow from 15 ms to about 1 s, so the last one is many
+            # times the first even with the sender's 50 ms poll added to each; two /500
+            # requests after the rename: the second was rendered after it for sure.
+            rows = sf.deliveries(include_delivered=True)
+            failing = [r for r in rows if r["definition"] != "om_ack"]
+            after = [r for r in listener.of("500") if r.at > renamed_at]
+            return (
+                len(failing) == len(EXPECTED_REASONS)
+                and len(after) >= 2
+                and all(r["attempts"] >= 8 for r in failing)
+            )
+
+        wait_for(retried_enough, 60, "eight attempts of every failing definition")
         rows = {r["definition"]: r for r in sf.deliveries(include_delivered=True, attempts=True)}
     finally:
         sf.stop()
@@ -93,7 +113,7 @@ def test_replies_are_judged_and_retried_on_the_backoff_schedule(
         row = rows[f"om_{mode}"]
         assert row["status"] == "pending", mode
         assert row["last_error"] == reason, mode
-        assert row["attempts"] >= 3, (mode, row["attempts"])
+        assert row["attempts"] >= 8, (mode, row["attempts"])
         log = row["attempt_log"]
         assert all(a["reason"] == reason for a in log), mode
         # Never earlier than the schedule; the gaps grow.
@@ -136,8 +156,13 @@ def test_messages_older_than_24_hours_are_dropped_and_reported(
         assert rows[0]["attempts"] >= 5
         assert rows[0]["last_error"] == "(500)Internal Server Error"
         attempts_when_dropped = len(listener.of("500"))
-        time.sleep(1.0)
-        assert len(listener.of("500")) == attempts_when_dropped  # no sends after the drop
+        # No sends after the drop: wait until the retry the schedule would have made
+        # (after the last attempt's delay, plus two sender polls) has had its chance.
+        [dropped] = [r for r in sf.deliveries(attempts=True) if r["id"] == rows[0]["id"]]
+        log = dropped["attempt_log"]
+        would_retry_at = log[-1]["at"] + retry_delay(len(log)) / scale + 2 * POLL_INTERVAL
+        wait_for(lambda: time.time() > would_retry_at, 30, "the retry that must not come")
+        assert len(listener.of("500")) == attempts_when_dropped
         cli = subprocess.run(
             [
                 sys.executable,
@@ -251,13 +276,17 @@ def test_250_won_opportunities_go_out_as_100_100_50_and_validate(
         sf.stop()
 
 
-@pytest.mark.parametrize("split", [1.0])
-def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: float) -> None:
+def test_chaos_from_the_start_up_settings_split_and_redeliver(
+    tmp_path: Path, listener: Listener
+) -> None:
+    """SFGW_MOCKSF_CHAOS_* are the start-up values of the chaos probabilities: split
+    every batch and redeliver every acked message, until the fault document (set on the
+    running org) says otherwise. The org's own records prove both happened."""
     sf = start_mock_salesforce(
         tmp_path,
         gateway_url=None,
         time_scale=1000.0,
-        env={"SFGW_MOCKSF_CHAOS_SPLIT": str(split), "SFGW_MOCKSF_CHAOS_REDELIVER": "1.0"},
+        env={"SFGW_MOCKSF_CHAOS_SPLIT": "1.0", "SFGW_MOCKSF_CHAOS_REDELIVER": "1.0"},
     )
     try:
         sf.set_definitions(
@@ -270,15 +299,27 @@ def test_chaos_split_and_redeliver(tmp_path: Path, listener: Listener, split: fl
             ]
         )
         ids = sf.close_won(10)
-        wait_for(lambda: len(listener.of("ack")) >= 6, 30, "redeliveries")
+        wait_for(
+            lambda: sum(r["redeliveries"] for r in sf.deliveries(include_delivered=True)) >= 2,
+            30,
+            "redeliveries",
+        )
+        sf.set_faults(chaos_redeliver=0.0)  # the running org stops redelivering
+        rows = sf.wait_delivered(timeout=30, notifications=10)
+        fired = sf.fired()
     finally:
         sf.stop()
+    assert sorted(r["notifications"] for r in rows) != [10] and len(rows) == 2  # split once
+    assert sum(r["notifications"] for r in rows) == 10
+    redeliveries = sum(r["redeliveries"] for r in rows)
+    assert redeliveries >= 2
+    assert (fired["chaos_split"], fired["chaos_redeliver"]) == (1, redeliveries)
     bodies = listener.of("ack")
+    assert len(bodies) == sum(r["attempts"] for r in rows) == len(rows) + redeliveries
     batches = {tuple(notification_ids(r.body)) for r in bodies}
-    assert len(batches) == 2  # one batch of 10 split in two
-    assert sum(len(b) for b in batches) == 10
-    assert len(bodies) > len(batches)  # acked messages were delivered again
-    assert len(ids) == 10
+    assert len(batches) == 2 and sum(len(b) for b in batches) == 10
+    received = {sid for r in bodies for sid in record_ids(r.body)}
+    assert received == set(ids)
 
 
 def test_two_servers_on_one_database_never_send_a_message_twice(

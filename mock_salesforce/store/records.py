@@ -1,0 +1,186 @@
+"""The org's Opportunities: create, read, change (with the workflow rule) and delete,
+and the server-side cursors that keep a query's result for its later pages."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mock_salesforce.records import OPEN_STAGES, WON_STAGE, stage_flags
+from mock_salesforce.store.delivery_queue import DeliveryQueue
+
+OPPORTUNITY_COLUMNS = frozenset(
+    {
+        "Id", "Name", "AccountId", "Amount", "CloseDate", "StageName", "IsClosed", "IsWon",
+        "Order_Number__c", "Order_Status__c", "CreatedDate", "LastModifiedDate",
+        "SystemModstamp", "IsDeleted", "update_count",
+    }
+)  # fmt: skip
+_FLAG_COLUMNS = frozenset({"IsClosed", "IsWon", "IsDeleted"})
+
+
+class OrgRecords(DeliveryQueue):
+    """Records, and the rule that queues a notification when one is won."""
+
+    def create_opportunities(self, count: int, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        with self.tx():
+            return self._create(count, now)
+
+    def _create(self, count: int, now: float) -> list[str]:
+        ids = self.new_ids("006", count)
+        accounts = self.new_ids("001", 1)
+        n0 = self.db.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
+        for i, oid in enumerate(ids):
+            stage = OPEN_STAGES[(n0 + i) % len(OPEN_STAGES)]
+            self.db.execute(
+                "INSERT INTO opportunities (Id, Name, AccountId, Amount, CloseDate, StageName, "
+                "IsClosed, IsWon, CreatedDate, LastModifiedDate, SystemModstamp) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+                (
+                    oid,
+                    f"Deal {n0 + i + 1:05d}",
+                    accounts[0],
+                    float(1000 * ((n0 + i) % 97 + 1)),
+                    time.strftime("%Y-%m-%d", time.gmtime(now)),
+                    stage,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+        return ids
+
+    def close_won(self, count: int, now: float | None = None) -> list[str]:
+        """Move ``count`` open Opportunities to Closed Won, creating any that are missing."""
+        now = time.time() if now is None else now
+        with self.tx():
+            rows = self.db.execute(
+                "SELECT Id FROM opportunities WHERE IsClosed = 0 AND IsDeleted = 0 "
+                "ORDER BY CreatedDate, Id LIMIT ?",
+                (count,),
+            ).fetchall()
+            ids = [r["Id"] for r in rows]
+            if len(ids) < count:
+                ids += self._create(count - len(ids), now)
+            for oid in ids:
+                self._apply(oid, {"StageName": WON_STAGE}, now)
+        return ids
+
+    def get(self, oid: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM opportunities WHERE Id = ?", (oid,)).fetchone()
+        return _record(row) if row else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                f"SELECT * FROM opportunities WHERE Id IN ({marks})",  # noqa: S608 - placeholders only
+                part,
+            ):
+                out[row["Id"]] = _record(row)
+        return out
+
+    def all_opportunities(self) -> list[dict[str, Any]]:
+        return [
+            _record(r)
+            for r in self.db.execute("SELECT * FROM opportunities ORDER BY CreatedDate, Id")
+        ]
+
+    def opportunity_columns(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """Every Opportunity as :meth:`all_opportunities` gives it, ``columns`` only: the
+        admin view reads all of them on each progress poll, at about half the cost."""
+        unknown = set(columns) - OPPORTUNITY_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown Opportunity column(s): {', '.join(sorted(unknown))}")
+        flags = [i for i, name in enumerate(columns) if name in _FLAG_COLUMNS]
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM opportunities ORDER BY CreatedDate, Id"  # noqa: S608 - checked names
+        )
+        out = []
+        for row in cursor:
+            values = list(row)
+            for i in flags:
+                values[i] = bool(values[i])
+            out.append(dict(zip(columns, values, strict=True)))
+        return out
+
+    def delete(self, oid: str) -> bool:
+        with self.tx():
+            cursor = self.db.execute(
+                "UPDATE opportunities SET IsDeleted = 1 WHERE Id = ? AND IsDeleted = 0", (oid,)
+            )
+        return cursor.rowcount == 1
+
+    def update(self, oid: str, changes: Mapping[str, object], now: float | None = None) -> None:
+        """Apply already-validated changes in their own transaction."""
+        with self.tx():
+            self._apply(oid, changes, time.time() if now is None else now)
+
+    def apply_in_tx(self, oid: str, changes: Mapping[str, object], now: float) -> None:
+        self._apply(oid, changes, now)
+
+    def _apply(self, oid: str, changes: Mapping[str, object], now: float) -> None:
+        before = self.db.execute(
+            "SELECT StageName FROM opportunities WHERE Id = ?", (oid,)
+        ).fetchone()
+        sets = dict(changes)
+        if "StageName" in sets:
+            closed, won = stage_flags(str(sets["StageName"]))
+            sets["IsClosed"], sets["IsWon"] = int(closed), int(won)
+        sets["LastModifiedDate"] = now
+        sets["SystemModstamp"] = now
+        columns = ", ".join(f"{name} = ?" for name in sets)
+        self.db.execute(
+            f"UPDATE opportunities SET {columns}, update_count = update_count + 1 WHERE Id = ?",  # noqa: S608 - column names come from the field list
+            (*sets.values(), oid),
+        )
+        # The workflow rule: AND(ISCHANGED(StageName), IsWon) queues one notification per
+        # active outbound-message definition.
+        if before is not None and sets.get("IsWon") == 1 and before["StageName"] != WON_STAGE:
+            self._queue_notifications(oid, now)
+
+    # -- query cursors (paging) --------------------------------------------------------
+    def save_cursor(
+        self, records: Sequence[Mapping[str, Any]], batch_size: int, ttl: float,
+        now: float | None = None,
+    ) -> str:  # fmt: skip
+        """Keep a query's whole result for its later pages; the cursor's ``01g`` id."""
+        now = time.time() if now is None else now
+        with self.tx():
+            self.db.execute("DELETE FROM query_cursors WHERE created_at < ?", (now - ttl,))
+            (cursor,) = self.new_ids("01g", 1)
+            self.db.execute(
+                "INSERT INTO query_cursors (id, created_at, batch_size, records) "
+                "VALUES (?, ?, ?, ?)",
+                (cursor, now, batch_size, json.dumps(list(records))),
+            )
+        return cursor
+
+    def cursor(
+        self, cursor: str, ttl: float, now: float | None = None
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """(batch size, records) of a live cursor; None when unknown or expired."""
+        now = time.time() if now is None else now
+        row = self.db.execute(
+            "SELECT batch_size, records FROM query_cursors WHERE id = ? AND created_at >= ?",
+            (cursor, now - ttl),
+        ).fetchone()
+        if row is None:
+            return None
+        return int(row["batch_size"]), json.loads(row["records"])
+
+
+def _record(row: sqlite3.Row) -> dict[str, Any]:
+    record = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+    record["IsClosed"] = bool(record["IsClosed"])
+    record["IsWon"] = bool(record["IsWon"])
+    record["IsDeleted"] = bool(record["IsDeleted"])
+    return record
