@@ -248,6 +248,10 @@ class QueueKeys:
     def in_flight_pattern(self, queue: str) -> str:
         return f"{self.namespace}:__acks__.*.{queue}"
 
+    def in_flight(self, broker_id: str, queue: str) -> str:
+        """The messages of ``queue`` that the broker ``broker_id`` holds unacked."""
+        return f"{self.namespace}:__acks__.{broker_id}.{queue}"
+
     @property
     def heartbeats(self) -> str:
         return f"{self.namespace}:__heartbeats__"

@@ -4,7 +4,6 @@ the environments it gives its processes (devstack.envs), checked without startin
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
@@ -111,31 +110,3 @@ def test_a_worker_groups_environment_is_wired_to_the_stack_and_then_overridden()
     )
     assert legacy["SFGW_SF_USE_SESSION_ID"] == "true" and "SFGW_SF_AUTH" not in legacy
     assert {"SFGW_ALLOWED_ORGS", "SFGW_REDIS_URL", "SFGW_ERP_URL"} <= wired_variables()
-
-
-#: Dramatiq's Redis layout, known to gateway/broker.py alone.
-DRAMATIQ_KEYS = re.compile(r"\.msgs\b|\.DQ\b|\.XQ\b|__acks__|__heartbeats__|redis_message_id")
-STACK_CODE = [
-    "devstack",
-    "bench",
-    "tests/system",
-    "tests/e2e",
-    "tests/docs",
-    "tests/economy/test_coalesce_stack.py",
-    "tests/economy/test_reconcile_stack.py",
-    "tests/test_stack.py",
-]
-
-
-def test_the_dev_stack_benchmarks_and_system_tests_never_spell_dramatiqs_keys(
-    repo_root: Path,
-) -> None:
-    offenders = []
-    for entry in STACK_CODE:
-        path = repo_root / entry
-        for source in [path] if path.is_file() else sorted(path.rglob("*.py")):
-            text = source.read_text()
-            if source.name == "test_stack.py":
-                text = text.replace(DRAMATIQ_KEYS.pattern, "")
-            offenders += [f"{source}: {m.group()}" for m in DRAMATIQ_KEYS.finditer(text)]
-    assert not offenders, offenders

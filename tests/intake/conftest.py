@@ -15,7 +15,9 @@ import requests
 from lxml import etree
 
 from devstack.launch import RunningGateway, start_gateway
+from gateway.broker import QueueKeys
 from gateway.namespaces import SOAP11_ENVELOPE
+from gateway.settings import CoreSettings
 from tests.intake.messages import CONTRACTS, ORG
 from tests.intake.schema import reply_schema
 
@@ -32,9 +34,9 @@ class Queues:
     prefix: str
 
     def messages(self, queue: str = "orders") -> list[dict[str, Any]]:
-        key = f"{self.prefix}:dramatiq:{queue}"
-        ids = self.client.lrange(key, 0, -1)
-        payloads = self.client.hgetall(f"{key}.msgs")
+        keys = QueueKeys.of(CoreSettings.from_env({"SFGW_REDIS_PREFIX": self.prefix}))
+        ids = self.client.lrange(keys.ready(queue), 0, -1)
+        payloads = self.client.hgetall(keys.messages(queue))
         assert len(ids) == len(payloads), "queue list and message hash disagree"
         return [json.loads(payloads[i]) for i in ids]
 

@@ -22,7 +22,9 @@ from dramatiq.worker import Worker
 
 from devstack.embedded_redis import EmbeddedRedis
 from devstack.launch import RunningGateway, start_gateway
+from gateway.broker import broker_namespace
 from gateway.jobs import NotificationJob
+from gateway.settings import CoreSettings
 from tests.intake.conftest import CONTRACT, Queues, fault_string, is_ack, post
 from tests.intake.messages import ORG, simple_message
 
@@ -207,7 +209,8 @@ def test_sigkill_of_a_worker_mid_request_acks_nothing_unqueued(
 def test_a_real_dramatiq_worker_consumes_what_the_gateway_enqueued(
     gateway: RunningGateway, module_prefix: str, redis_url: str, empty_queues: Queues
 ) -> None:
-    broker = RedisBroker(url=redis_url, namespace=f"{module_prefix}:dramatiq")
+    core = CoreSettings.from_env({"SFGW_REDIS_PREFIX": module_prefix})
+    broker = RedisBroker(url=redis_url, namespace=broker_namespace(core))
     received: list[NotificationJob] = []
     lock = threading.Lock()
 

@@ -28,12 +28,13 @@ from typing import Any
 import dramatiq
 import pytest
 import redis
+from dramatiq.common import dq_name
 from dramatiq.middleware import Middleware, Retries
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack.embedded_redis import EmbeddedRedis
-from gateway.broker import BrokerSettings, SfgwRedisBroker, make_broker
+from gateway.broker import BrokerSettings, QueueKeys, SfgwRedisBroker, make_broker
 from gateway.settings import CoreSettings
 
 QUEUE = "outage"
@@ -194,7 +195,7 @@ def test_delayed_messages_held_in_memory_come_back_after_a_lost_connection(
     with worker_on(own_redis, redis_prefix, settings, probe, runs) as broker:
         first_identity = broker.broker_id
         client = redis.Redis.from_url(own_redis.url)
-        acks = f"{broker.namespace}:__acks__.*.{QUEUE}.DQ"
+        acks = QueueKeys(broker.namespace).in_flight_pattern(dq_name(QUEUE))
         broker.actors["probe"].send_with_options(delay=3000)
         assert wait_for(lambda: sum(_held_by(client, acks).values()) == 1, 5), (
             "the delay consumer never fetched the message"
@@ -204,7 +205,7 @@ def test_delayed_messages_held_in_memory_come_back_after_a_lost_connection(
 
         own_redis.kill()
         # the delay consumer polls, fails, and drops what it held in memory
-        assert wait_for(lambda: dramatiq_log.seen(CONSUMER_LOST, f"({QUEUE}.DQ)"), 10)
+        assert wait_for(lambda: dramatiq_log.seen(CONSUMER_LOST, f"({dq_name(QUEUE)})"), 10)
         own_redis.start()
         restarted_at = time.monotonic()
 
@@ -286,9 +287,9 @@ def test_a_retry_that_cannot_be_enqueued_in_time_fails_the_message(
         # Not lost either: the broker took a new identity when its calls failed, so the
         # nack finds nothing to move and the old identity's ack set hands the original
         # back once its heartbeat expires: it runs again (or, had the nack gone through
-        # under the old identity, it would sit in Dramatiq's dead letters, <queue>.XQ).
+        # under the old identity, it would sit in Dramatiq's own dead-letter set).
         client = redis.Redis.from_url(own_redis.url)
-        xq = f"{broker.namespace}:{QUEUE}.XQ"
+        xq = QueueKeys(broker.namespace).dead(QUEUE)
         assert wait_for(lambda: len(runs.started) >= 2 or client.zcard(xq) == 1, 12), (
             runs.retries_seen()
         )
@@ -301,7 +302,7 @@ def test_a_permanent_failure_during_an_outage_ends_as_a_dead_letter(
     """A pipeline message fails permanently while Redis is down. The worker retries the
     nack until Redis is back; the dead letter must then be in our store (``sfgw dlq``),
     not lost. Storing the letter at failure time (Redis down) and then dropping
-    Dramatiq's ``.XQ`` copy after the nack lost the message without a trace."""
+    Dramatiq's own dead-letter copy after the nack lost the message without a trace."""
     from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION
     from gateway.pipeline.middleware import install_middleware
     from gateway.pipeline.stages import StageFailed
@@ -349,7 +350,9 @@ def test_a_permanent_failure_during_an_outage_ends_as_a_dead_letter(
         assert letter.stage == ORDERS_QUEUE
         assert letter.notification_id == "04l000000000009AAA"
         assert "credit hold" in letter.reason
-        xq = redis.Redis.from_url(own_redis.url).zcard(f"{broker.namespace}:{ORDERS_QUEUE}.XQ")
+        xq = redis.Redis.from_url(own_redis.url).zcard(
+            QueueKeys(broker.namespace).dead(ORDERS_QUEUE)
+        )
         assert xq == 0  # our store holds it; Dramatiq's copy was dropped only after that
     finally:
         runs.release_first.set()
@@ -379,7 +382,7 @@ class _LetterWriteFailsOnce:
 def test_a_dead_letter_that_cannot_be_stored_keeps_dramatiqs_copy(
     own_redis: EmbeddedRedis, redis_prefix: str
 ) -> None:
-    """If our letter cannot be written, Dramatiq's own ``.XQ`` copy must survive: the
+    """If our letter cannot be written, Dramatiq's own dead-letter copy must survive: the
     failed message is then in one of the two dead-letter stores, never in neither."""
     from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION
     from gateway.pipeline.middleware import DeadLetterMiddleware
@@ -409,7 +412,7 @@ def test_a_dead_letter_that_cannot_be_stored_keeps_dramatiqs_copy(
     )(process)  # fmt: skip
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
-    xq = f"{broker.namespace}:{ORDERS_QUEUE}.XQ"
+    xq = QueueKeys(broker.namespace).dead(ORDERS_QUEUE)
     try:
         broker.actors[PROCESS_NOTIFICATION].send({"notification_id": "04l000000000009AAA"})
         assert done.wait(5)

@@ -10,8 +10,9 @@ import time
 
 import redis
 from dramatiq import Message
+from dramatiq.common import dq_name
 
-from gateway.broker import broker_namespace
+from gateway.broker import QueueKeys
 from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
 
@@ -80,14 +81,14 @@ def test_dlq_list_show_replay_purge(
 
     replayed = sfgw(base_env, "dlq", "replay", "--stage", "orders", "--since", "1h")
     assert replayed.returncode == 0 and "replayed 1 dead letter" in replayed.stdout
-    ns = broker_namespace(core)
-    (message_id,) = client.lrange(f"{ns}:orders", 0, -1)
-    message = Message.decode(client.hget(f"{ns}:orders.msgs", message_id))
+    keys = QueueKeys.of(core)
+    (message_id,) = client.lrange(keys.ready("orders"), 0, -1)
+    message = Message.decode(client.hget(keys.messages("orders"), message_id))
     assert message.actor_name == "process_notification" and message.args[0]["n"] == 3
     assert letters.get(new) is None and letters.count() == 2
 
     assert sfgw(base_env, "dlq", "replay", cb).returncode == 0
-    assert client.llen(f"{ns}:callbacks") == 1
+    assert client.llen(keys.ready("callbacks")) == 1
 
     refused = sfgw(base_env, "dlq", "purge")  # no terminal to ask on
     assert refused.returncode == 1 and "--yes" in refused.stderr and letters.count() == 1
@@ -98,7 +99,7 @@ def test_dlq_list_show_replay_purge(
 def test_status_reports_depths_dead_letters_and_oldest_age(
     base_env: dict[str, str], core: CoreSettings, client: redis.Redis
 ) -> None:
-    ns = broker_namespace(core)
+    keys = QueueKeys.of(core)
     two_hours_ago = int((time.time() - 7200) * 1000)
     for i, queue in enumerate(["orders", "orders", "callbacks"]):
         message = Message(
@@ -110,10 +111,10 @@ def test_status_reports_depths_dead_letters_and_oldest_age(
             message_id=f"m{i}",
             message_timestamp=two_hours_ago + i,
         )
-        client.hset(f"{ns}:{queue}.msgs", f"m{i}", message.encode())
-        client.rpush(f"{ns}:{queue}", f"m{i}")
+        client.hset(keys.messages(queue), f"m{i}", message.encode())
+        client.rpush(keys.ready(queue), f"m{i}")
     delayed = Message(
-        queue_name="orders.DQ",
+        queue_name=dq_name("orders"),
         actor_name="x",
         args=(),
         kwargs={},
@@ -121,8 +122,8 @@ def test_status_reports_depths_dead_letters_and_oldest_age(
         message_id="d",
         message_timestamp=two_hours_ago - 3600_000,
     )
-    client.hset(f"{ns}:orders.DQ.msgs", "d", delayed.encode())
-    client.sadd(f"{ns}:__acks__.worker-1.callbacks", "inflight")
+    client.hset(keys.delayed_messages("orders"), "d", delayed.encode())
+    client.sadd(keys.in_flight("worker-1", "callbacks"), "inflight")
     _letter(DeadLetters(client, core), "orders", 1, time.time())
 
     result = sfgw(base_env, "status", "--json")
