@@ -195,6 +195,13 @@ class RunningSalesforce:
         result: dict[str, Any] = self._admin("GET", "faults")
         return result
 
+    def set_apex(self, **settings: Any) -> dict[str, Any]:
+        """Change the org's Apex callback classes: ``deployed`` (false: an org without
+        them) and ``dml_row_limit`` (Apex's 10,000 rows; lower it to force the
+        ``System.LimitException`` of a bigger batch); returns the settings now."""
+        result: dict[str, Any] = self._admin("PUT", "apex", settings)
+        return result
+
     def api_usage(self) -> dict[str, Any]:
         """Today's ``api_requests`` and ``token_requests``, the ``daily_api_limit`` in
         effect and ``fired`` (every fault counter, summed over all days)."""

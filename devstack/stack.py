@@ -64,6 +64,7 @@ from devstack.observe import StackObservers
 from devstack.processes import free_port
 from gateway.salesforce.settings import CALLBACK_APIS
 from mock_salesforce.store import DEFAULT_FAULTS as DEFAULT_SALESFORCE_FAULTS
+from mock_salesforce.store.apex_classes import DML_ROW_LIMIT
 
 if TYPE_CHECKING:
     from gateway.jobs import NotificationJob
@@ -208,10 +209,13 @@ class Stack(StackObservers):
 
     def reset_faults(self) -> None:
         """Undo the faults injected at run time: the ERP's go back to ``erp_faults``, the
-        mock org's to none (so the next user of a shared stack starts clean)."""
+        mock org's to none and its Apex classes to deployed with Apex's own row limit (so
+        the next user of a shared stack starts clean)."""
         self._check_running_stack("reset faults")
         self.need(self.erp, ERP).set_faults(self.config.erp_faults or {})
-        self.need(self.salesforce, SALESFORCE).set_faults(**DEFAULT_SALESFORCE_FAULTS)
+        org = self.need(self.salesforce, SALESFORCE)
+        org.set_faults(**DEFAULT_SALESFORCE_FAULTS)
+        org.set_apex(deployed=True, dml_row_limit=DML_ROW_LIMIT)
 
     # -- workers -----------------------------------------------------------------------
     def start_workers(self) -> RunningWorkers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import falcon
@@ -184,6 +185,27 @@ class Faults:
             raise falcon.HTTPBadRequest(description=str(error)) from None
 
 
+class Apex:
+    """Whether the Apex callback classes are deployed, and their DML row limit."""
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _loopback_only(req)
+        resp.media = asdict(self.org.apex_classes())
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        _loopback_only(req)
+        try:
+            classes = self.org.store.set_apex_classes(
+                _media(req), deployed_by_default=self.org.settings.apex_deployed
+            )
+        except ValueError as error:
+            raise falcon.HTTPBadRequest(description=str(error)) from None
+        resp.media = asdict(classes)
+
+
 class Usage:
     def __init__(self, org: Org) -> None:
         self.org = org
@@ -244,5 +266,6 @@ def register_admin(app: falcon.App[Any, Any], org: Org) -> None:
     app.add_route("/admin/deliveries", Deliveries(org))
     app.add_route("/admin/definitions", Definitions(org))
     app.add_route("/admin/faults", Faults(org))
+    app.add_route("/admin/apex", Apex(org))
     app.add_route("/admin/usage", Usage(org))
     app.add_route("/admin/sessions", Sessions(org))

@@ -2,8 +2,9 @@
 error shapes.
 
 A thin shell: REST lives in :mod:`rest` and :mod:`rest_query`, SOAP in :mod:`partner`,
-the admin endpoints in :mod:`admin`; decisions live in :mod:`records`, :mod:`updates`,
-:mod:`soql`, :mod:`paging` and :mod:`oauth`; what every resource shares is :class:`Org`.
+the Apex callback classes in :mod:`apex`, the admin endpoints in :mod:`admin`; decisions
+live in :mod:`records`, :mod:`updates`, :mod:`soql`, :mod:`paging` and :mod:`oauth`; what
+every resource shares is :class:`Org`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import falcon
 
 from gateway import sfid
 from mock_salesforce import partner
+from mock_salesforce.apex import register_apex
 from mock_salesforce.oauth import OAuthError, check_grant
 from mock_salesforce.org import Org
 from mock_salesforce.rest import (
@@ -97,7 +99,7 @@ def _error_handler(
         resp.status = falcon.HTTP_500
         resp.content_type = "text/xml; charset=utf-8"
         resp.data = partner.fault("UNKNOWN_EXCEPTION", message)
-    elif req.path.startswith("/services/data/"):
+    elif req.path.startswith(("/services/data/", "/services/apexrest/")):
         if status == 404:
             rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
         elif status == 405:
@@ -126,6 +128,7 @@ def create_app(settings: SalesforceSettings | None = None) -> falcon.App[Any, An
     app.add_route("/services/data/{version}/query/{locator}", QueryMoreResource(org))
     app.add_route("/services/data/{version}/limits", LimitsResource(org))
     app.add_route("/services/Soap/u/{version}/{org15}", PartnerResource(org))
+    register_apex(app, org)
     register_admin(app, org)
     app.add_error_handler(Exception, _error_handler)
     app.add_error_handler(falcon.HTTPError, _error_handler)

@@ -13,7 +13,7 @@ import threading
 from mock_salesforce import faults
 from mock_salesforce.oauth import OAuthConfig
 from mock_salesforce.settings import SalesforceSettings
-from mock_salesforce.store import OrgStore
+from mock_salesforce.store import ApexClasses, OrgStore
 
 
 class Org:
@@ -40,6 +40,10 @@ class Org:
     def api_limit(self) -> int:
         """The daily limit in effect (an override of 0 allows no call at all)."""
         return faults.api_limit(self.store.faults(), self.settings.daily_api_limit)
+
+    def apex_classes(self) -> ApexClasses:
+        """The Apex callback classes as deployed now (``PUT /admin/apex`` changes them)."""
+        return self.store.apex_classes(deployed_by_default=self.settings.apex_deployed)
 
     def usage_header(self) -> str:
         return f"api-usage={self.store.usage()}/{self.api_limit()}"

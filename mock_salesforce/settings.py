@@ -49,6 +49,8 @@ class SalesforceSettings:
     chaos_redeliver: float
     chaos_reorder: float
     chaos_split: float
+    #: The Apex callback classes are deployed (``PUT /admin/apex`` switches at run time).
+    apex_deployed: bool = True
 
     @property
     def org_id15(self) -> str:
@@ -96,4 +98,5 @@ class SalesforceSettings:
             ),
             chaos_reorder=env_float(env, "SFGW_MOCKSF_CHAOS_REORDER", 0.0, minimum=0, maximum=1),
             chaos_split=env_float(env, "SFGW_MOCKSF_CHAOS_SPLIT", 0.0, minimum=0, maximum=1),
+            apex_deployed=env_bool(env, "SFGW_MOCKSF_APEX_DEPLOYED", True),
         )

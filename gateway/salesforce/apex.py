@@ -60,17 +60,18 @@ class ApexNotDeployed(SalesforceError):
 
 
 class _NotDeployedWarning:
-    """One log line per process and quarter hour, not one per batch."""
+    """One log line per process, mode and quarter hour, not one per batch."""
 
     def __init__(self, every_s: float = 900.0) -> None:
         self._every_s = every_s
-        self._last: float | None = None
+        self._last: dict[str, float] = {}
 
     def __call__(self, api: str) -> None:
         now = time.monotonic()
-        if self._last is not None and now - self._last < self._every_s:
+        last = self._last.get(api)
+        if last is not None and now - last < self._every_s:
             return
-        self._last = now
+        self._last[api] = now
         log.error(
             "SFGW_CALLBACK_API=%s: the org has no SfgwOrderService Apex %s; %s",
             api,

@@ -8,7 +8,8 @@ operations; each part lives in its own module over the same tables
 * :mod:`.records` -- Opportunities, the workflow rule, query cursors;
 * :mod:`.delivery_queue` -- definitions, notifications, messages, attempts, sender lease;
 * :mod:`.access` -- sessions, API usage and the counters of faults that fired;
-* :mod:`.faults` -- the injected-fault document (its rules: :mod:`mock_salesforce.faults`).
+* :mod:`.faults` -- the injected-fault document (its rules: :mod:`mock_salesforce.faults`);
+* :mod:`.apex_classes` -- whether the Apex callback classes are deployed, and their row limit.
 
 Secrets are never stored: sessions are kept as SHA-256 hashes of the token.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from mock_salesforce.faults import DEFAULT_FAULTS
 from mock_salesforce.store.access import Access
+from mock_salesforce.store.apex_classes import ApexClasses, ApexDeployment
 from mock_salesforce.store.database import token_hash, utc_day
 from mock_salesforce.store.delivery_queue import Definition
 from mock_salesforce.store.faults import FaultDocument
@@ -25,6 +27,7 @@ from mock_salesforce.store.records import OPPORTUNITY_COLUMNS, OrgRecords
 __all__ = [
     "DEFAULT_FAULTS",
     "OPPORTUNITY_COLUMNS",
+    "ApexClasses",
     "Definition",
     "OrgStore",
     "token_hash",
@@ -32,5 +35,5 @@ __all__ = [
 ]
 
 
-class OrgStore(OrgRecords, Access, FaultDocument):
+class OrgStore(OrgRecords, Access, FaultDocument, ApexDeployment):
     """One connection to the org database; create one per thread/process."""

@@ -19,6 +19,7 @@ from devstack.mocks import RunningErp, RunningSalesforce, start_mock_erp, start_
 from gateway.pipeline.settings import WorkerSettings
 from gateway.settings import CoreSettings
 from mock_salesforce.faults import DEFAULT_FAULTS
+from mock_salesforce.store.apex_classes import DML_ROW_LIMIT
 from tests.salesforce.keys import KeyPair, make_keypair
 
 CLIENT_ID = "3MVG9-consumer-key"
@@ -75,6 +76,7 @@ def _clean_mocks(request: pytest.FixtureRequest) -> Iterator[None]:
     def clean() -> None:
         if sf is not None and sf.process.running():
             sf.set_faults(**DEFAULT_FAULTS)
+            sf.set_apex(deployed=True, dml_row_limit=DML_ROW_LIMIT)
         if erp is not None and erp.child.running():
             erp.set_faults()
 
