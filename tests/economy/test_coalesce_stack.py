@@ -1,6 +1,7 @@
 """Coalesced callbacks with real ``sfgw worker`` processes, real Redis and the real mock
 Salesforce: API calls per 1,000 records in each mode (measured in one test), permanent
-and lock failures, and a worker SIGKILLed while its batch is in flight.
+and lock failures, a worker SIGKILLed while its batch is in flight, and (Apex) a batch
+above the transaction's row limit.
 
 The stack is the org and Redis only; worker groups come and go per case (their ERP is
 never called), and the completed orders are handed to the callback stage as the order
@@ -67,15 +68,16 @@ def _coalesced(stack: Stack) -> CoalescedStatus:
         client.close()
 
 
-def test_coalesced_modes_spend_one_call_per_200_records(
+def test_coalesced_modes_spend_one_call_per_batch(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
+    """200 records a call for Collections and SOAP, 1,000 for the Apex service."""
     records = 1000
     calls: dict[str, int] = {}
     with start_stack(_config(tmp_path, redis_url, redis_prefix)) as stack:
         sf = stack.need(stack.salesforce, "mock Salesforce")
         ids = sf.create_opportunities(records)
-        for mode in ("rest", "collections", "soap"):
+        for mode in ("rest", "collections", "soap", "apex_soap", "apex_rest"):
             prefix = f"{redis_prefix}-{mode}"  # each mode's queues and batches of its own
             sf.reset_usage()
             workers = stack.start_worker_group(callback_api=mode, redis_prefix=prefix)
@@ -94,16 +96,21 @@ def test_coalesced_modes_spend_one_call_per_200_records(
     assert calls["rest"] >= records  # one PATCH per record
     assert calls["collections"] <= 12
     assert calls["soap"] <= 12
+    assert calls["apex_soap"] <= 3  # one call of 1,000 and the token, with room for one split
+    assert calls["apex_rest"] <= 3
 
 
+@pytest.mark.parametrize("mode", ["collections", "apex_soap", "apex_rest"])
 def test_bad_and_locked_records_and_a_sigkilled_flusher_lose_nothing(
-    tmp_path: Path, redis_url: str, redis_prefix: str
+    tmp_path: Path, redis_url: str, redis_prefix: str, mode: str
 ) -> None:
+    """5 % of the records fail for good, 20 % meet a row lock once, and the worker that
+    holds the first batch is SIGKILLed while its call is in flight."""
     config = _config(
         tmp_path,
         redis_url,
         redis_prefix,
-        callback_api="collections",
+        callback_api=mode,
         worker_env={**RETRIES, "SFGW_CALLBACK_LEASE_MS": "3000"},
         # the org's instance URL is a proxy: callbacks pass through it, tokens do not
         hold_proxy=True,
@@ -114,7 +121,8 @@ def test_bad_and_locked_records_and_a_sigkilled_flusher_lose_nothing(
         counters = FaultCounters.now(stack)
         ids = sf.create_opportunities(400)
         bad = ids[::20]  # 5 %: a validation rule rejects them, always
-        sf.set_faults(validation_fail_ids=bad, lock_probability=0.2)  # 20 % locked per try
+        locked = [oid for n, oid in enumerate(ids) if n % 5 == 1]  # 20 %: locked once
+        sf.set_faults(validation_fail_ids=bad, lock_ids=dict.fromkeys(locked, 1))
         expected = {oid: f"SO-{n:06d}" for n, oid in enumerate(ids)}
         proxy.hold()
         first = stack.start_worker_group(processes=1)
@@ -145,3 +153,26 @@ def test_bad_and_locked_records_and_a_sigkilled_flusher_lose_nothing(
         assert not stack.order_numbers(bad)
         assert _coalesced(stack).batches == 0
         counters.assert_fired(stack, "salesforce", "lock_error")
+        assert sf.faults()["lock_ids"] == {}  # every lock was met, and each record saved after
+
+
+@pytest.mark.parametrize("mode", ["apex_soap", "apex_rest"])
+def test_a_batch_above_the_apex_row_limit_is_split_until_every_record_is_saved(
+    tmp_path: Path, redis_url: str, redis_prefix: str, mode: str
+) -> None:
+    """The org's Apex throws System.LimitException for more than 150 rows; batches of up
+    to 1,000 are retried once, then halved until they fit."""
+    with start_stack(_config(tmp_path, redis_url, redis_prefix, callback_api=mode)) as stack:
+        sf = stack.need(stack.salesforce, "mock Salesforce")
+        sf.set_apex(dml_row_limit=150)
+        ids = sf.create_opportunities(600)
+        expected = {oid: f"SO-{n:06d}" for n, oid in enumerate(ids)}
+        sf.reset_usage()
+        stack.start_worker_group(processes=1)
+        stack.hand_over_callbacks(_jobs(stack, expected))
+        _wait_written(stack, expected, timeout=60)
+        assert stack.dead_letters() == []
+        calls = sf.api_usage()["api_requests"]
+        # 600 -> (throw, throw) -> 300 + 300 -> each (throw) -> 150 + 150: 2 + 2 + 4 = 8
+        # (a batch may leave smaller, which only needs fewer calls)
+        assert 3 <= calls <= 8, calls
