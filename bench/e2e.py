@@ -62,15 +62,19 @@ from devstack.errors import StackError
 from devstack.signals import Interrupted, signals_interrupt, stop_stack
 from devstack.stack import Stack, prepare_stack
 from gateway.cli_support import render_table
+from gateway.pipeline.callbacks.settings import APEX_BATCH_SIZE
 from gateway.salesforce.api import MAX_RECORDS_PER_CALL
-from gateway.salesforce.settings import CALLBACK_APIS
+from gateway.salesforce.settings import APEX_APIS, CALLBACK_APIS
 
 DEFAULT_OPPORTUNITIES = 10_000
 DEFAULT_BASELINE_SAMPLE = 1_000
 DEFAULT_TIMEOUT_S = 300.0
 #: The budget of the coalesced modes: at most this many API calls (callbacks + tokens) for
-#: 10,000 won Opportunities in a burst.
+#: 10,000 won Opportunities in a burst; the Apex service carries 1,000 records a call.
 COALESCED_BUDGET = (10_000, 80)
+APEX_BUDGET = 15
+#: Records in a full batch, by mode (SFGW_CALLBACK_BATCH_SIZE's default).
+FULL_BATCH = {"apex_soap": APEX_BATCH_SIZE, "apex_rest": APEX_BATCH_SIZE}
 KINDS = ("redis", "gateway", "workers", "mock ERP", "mock Salesforce", "bench client")
 PROGRAM = "scripts/bench e2e"
 NOTES = (
@@ -169,16 +173,18 @@ def batch_sizes(log_lines: Iterable[str]) -> list[int]:
     return sizes
 
 
-def batch_note(row: Row, full: int = MAX_RECORDS_PER_CALL) -> str | None:
+def batch_note(row: Row) -> str | None:
     """Why a coalesced mode made the calls it made: how full its batches were."""
     if not row.batch_sizes:
         return None
+    full = FULL_BATCH.get(row.callback_api, MAX_RECORDS_PER_CALL)
     sizes = row.batch_sizes
     filled = sum(1 for n in sizes if n >= full)
     return (
         f"{row.name}: {len(sizes)} batches, {filled} full ({full}), mean "
         f"{sum(sizes) / len(sizes):.0f}, median {quantile([float(n) for n in sizes], 0.5):.0f} "
         "records; a batch that is not full left after SFGW_CALLBACK_MAX_WAIT_MS"
+        + (" or SFGW_CALLBACK_IDLE_MS" if row.callback_api in APEX_APIS else "")
     )
 
 
@@ -291,13 +297,14 @@ def process_table(rows: Sequence[Row]) -> str:
 def budget_verdicts(rows: Sequence[Row]) -> list[str]:
     """The API-call budget's verdict for each passed coalesced mode, when the run was the size it is
     stated for (10,000 Opportunities); empty otherwise."""
-    size, budget = COALESCED_BUDGET
+    size, coalesced = COALESCED_BUDGET
     verdicts = []
     for row in rows:
         if row.kind != "pipeline" or row.callback_api == "rest" or row.opportunities != size:
             continue
         if not row.passed:
             continue
+        budget = APEX_BUDGET if row.callback_api in APEX_APIS else coalesced
         ok = "within" if row.sf_calls <= budget else "OVER"
         verdicts.append(
             f"{row.callback_api}: {row.sf_calls} calls for {size:,} orders, {ok} the "
@@ -307,6 +314,31 @@ def budget_verdicts(rows: Sequence[Row]) -> list[str]:
 
 
 _NEVER_SHOWN = ("SECRET", "KEY", "PASSWORD", "TOKEN", "USERNAME", "URL")
+
+
+def drain_verdicts(rows: Sequence[Row]) -> list[str]:
+    """Each passed Apex mode's drain time beside Collections' in the same run (the Apex
+    service should save calls without draining slower)."""
+    collections = next(
+        (r for r in rows if r.kind == "pipeline" and r.callback_api == "collections"
+         and r.passed and r.drain_s),
+        None,
+    )  # fmt: skip
+    if collections is None or collections.drain_s is None:
+        return []
+    verdicts = []
+    for row in rows:
+        if row.kind != "pipeline" or row.callback_api not in APEX_APIS or not row.passed:
+            continue
+        if row.drain_s is None or row.opportunities != collections.opportunities:
+            continue
+        ratio = row.drain_s / collections.drain_s
+        verdicts.append(
+            f"{row.callback_api}: drained in {row.drain_s:.1f} s, {ratio:.2f} x collections' "
+            f"{collections.drain_s:.1f} s, with {row.sf_calls} calls against "
+            f"{collections.sf_calls}"
+        )
+    return verdicts
 
 
 def settings_in_effect(env: Mapping[str, str]) -> dict[str, str]:
@@ -353,8 +385,10 @@ def report_document(
         "coalesced_budget": {
             "opportunities": COALESCED_BUDGET[0],
             "max_calls": COALESCED_BUDGET[1],
+            "max_calls_apex": APEX_BUDGET,
             "verdicts": budget_verdicts(rows),
         },
+        "apex_drain": drain_verdicts(rows),
         "rows": [r.to_json() for r in rows],
     }
 
@@ -653,6 +687,8 @@ def run(
     reporter.say(process_table(rows))
     for verdict in budget_verdicts(rows):
         reporter.say(f"API-call budget: {verdict}")
+    for verdict in drain_verdicts(rows):
+        reporter.say(f"Apex drain: {verdict}")
     for note in filter(None, map(batch_note, rows)):
         reporter.say(note)
     for line in NOTES:

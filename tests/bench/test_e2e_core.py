@@ -17,6 +17,7 @@ import pytest
 
 from bench.common import finite, quantile, salesforce_time, write_results
 from bench.e2e import (
+    APEX_BUDGET,
     COALESCED_BUDGET,
     Row,
     _count,
@@ -26,6 +27,7 @@ from bench.e2e import (
     budget_verdicts,
     callback_latencies_ms,
     drain_seconds,
+    drain_verdicts,
     headline,
     poll_interval,
     process_table,
@@ -239,6 +241,32 @@ def test_budget_applies_to_passed_coalesced_runs_of_the_stated_size() -> None:
         f"collections: {budget} calls for {size:,} orders, within the budget of {budget}",
         f"soap: {budget + 1} calls for {size:,} orders, OVER the budget of {budget}",
     ]
+    apex = [
+        _passed("sfgw apex_soap", "apex_soap", size, APEX_BUDGET),
+        _passed("sfgw apex_rest", "apex_rest", size, APEX_BUDGET + 1),
+    ]
+    assert budget_verdicts(apex) == [
+        f"apex_soap: {APEX_BUDGET} calls for {size:,} orders, within the budget of {APEX_BUDGET}",
+        f"apex_rest: {APEX_BUDGET + 1} calls for {size:,} orders, OVER the budget of {APEX_BUDGET}",
+    ]
+
+
+def test_apex_drain_is_compared_with_collections_of_the_same_run() -> None:
+    collections = _passed("sfgw collections", "collections", 1000, 7)
+    collections.drain_s = 20.0
+    apex = _passed("sfgw apex_rest", "apex_rest", 1000, 2)
+    apex.drain_s = 19.0
+    assert drain_verdicts([collections, apex]) == [
+        "apex_rest: drained in 19.0 s, 0.95 x collections' 20.0 s, with 2 calls against 7"
+    ]
+    assert drain_verdicts([apex]) == []  # nothing to compare with
+
+
+def test_an_apex_batch_is_full_at_1000() -> None:
+    row = _passed("sfgw apex_soap", "apex_soap", 2000, 3)
+    row.batch_sizes = [1000, 1000]
+    note = batch_note(row)
+    assert note is not None and "2 batches, 2 full (1000)" in note
 
 
 def test_document_is_strict_json_with_the_verdict(tmp_path: Path) -> None:
