@@ -18,7 +18,7 @@ import requests
 from devstack.processes import free_port
 from devstack.stack import Stack
 from gateway import sfid
-from gateway.broker import ORDERS_QUEUE, QueueReader, make_broker
+from gateway.broker import ORDERS_QUEUE, BrokerSettings, QueueReader, make_broker
 from gateway.jobs import NotificationJob
 from gateway.settings import CoreSettings
 from mock_salesforce.settings import DEFAULT_ORG_ID
@@ -224,7 +224,7 @@ def test_erp_serve_with_the_documented_faults_and_the_curl_lines(
         assert erp.stop() == 0, erp.log()
 
 
-ACTORS = "python: broker = make_broker(CoreSettings.from_env())"
+ACTORS = "python: broker = make_broker(CoreSettings.from_env(), BrokerSettings.from_env())"
 
 
 @executes(ACTORS)
@@ -251,7 +251,7 @@ def test_a_users_actor_module_runs_under_dramatiq(docs: Docs, stack: Stack, tmp_
         record_id=sfid.to18("a005g000000Docs"),
         fields={"Status__c": "Shipped"},
     )
-    broker = make_broker(CoreSettings.from_env(env))
+    broker = make_broker(CoreSettings.from_env(env), BrokerSettings.from_env(env))
     try:
         broker.enqueue(
             dramatiq.Message(
