@@ -172,11 +172,19 @@ def test_no_module_is_longer_than_a_reader_can_hold(package: str) -> None:
     assert too_long == {}
 
 
-def test_no_issue_numbers_in_code() -> None:
-    pattern = re.compile(r"\b[Ii]ssue \d+\b")
+#: Tracker numbers and the workspace's notes mean nothing to a reader of the repository.
+NOT_FOR_THE_REPOSITORY = re.compile(
+    r"\b[Ii]ssue \d+\b|DESIGN\.md|libraries\.md|peers\.md|reference/salesforce\.md"
+)
+
+
+def test_no_issue_numbers_or_workspace_notes_in_code() -> None:
+    this = Path(__file__).resolve()
+    pattern = NOT_FOR_THE_REPOSITORY
     found = [
         f"{path.relative_to(ROOT)}:{number}"
         for path in modules(*PRODUCT_AND_TOOLS, "bench", "tests")
+        if path.resolve() != this
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if pattern.search(line)
     ]

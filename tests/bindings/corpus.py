@@ -10,8 +10,8 @@ custom, namespaced, awkward names), the field types Salesforce emits, the field 
 (1 to 500) and field names that collide with Python keywords, builtins or xsdata's own
 conventions.
 
-The ``REAL_WORLD`` entries are re-typed from the shapes described in
-``reference/salesforce.md`` §1.5 (object name, notable fields and types, header or no
+The ``REAL_WORLD`` entries are re-typed from the shapes of real outbound-message WSDLs
+found in public repositories (object name, notable fields and types, header or no
 header); their field lists are reconstructions, not copies of the original files.
 
 Also here: :func:`notifications_xml`, a message for any corpus entry in the shape

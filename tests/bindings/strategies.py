@@ -2,7 +2,7 @@
 
 ``st.builds`` on generated classes draws values XML cannot carry (NUL and other control
 characters, out-of-range ``XmlDate`` parts, NaN, ``''`` in optional fields, which comes
-back as ``None``); see libraries.md §6.1. Everything here draws only what survives a
+back as ``None``), measured. Everything here draws only what survives a
 trip through XML, so a failing round trip is a real bug.
 
 :func:`for_class` builds any generated class from its xsdata metadata (types, patterns,

@@ -1,4 +1,4 @@
-"""Real-shaped captures (reference/salesforce.md §1.6) and hostile input, through the
+"""Real-shaped captures (the shapes of published outbound messages) and hostile input, through the
 hardened parser (`gateway.soap.parse_envelope`) and `ContractBinder`."""
 
 from __future__ import annotations
