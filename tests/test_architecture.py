@@ -33,6 +33,7 @@ CORE = {
     "settings",
     "sfid",
     "soap",
+    "trail",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "core": {"core"},
