@@ -62,9 +62,10 @@ def register(subparsers: Subparsers) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=show_status)
 
-    from gateway.pipeline import reconcile_cli  # the reconciliation sweep
+    from gateway.pipeline import reconcile_cli, trail_cli  # the sweep, a record's trail
 
     reconcile_cli.register(subparsers)
+    trail_cli.register(subparsers)
 
 
 # -- helpers ------------------------------------------------------------------------
