@@ -142,7 +142,9 @@ class OrdersResource:
             reply = OrderService.http_503(operation)
         else:
             try:
-                reply = self.service.handle(operation, payload)
+                reply = self.service.handle(
+                    operation, payload, faults.reject_references, faults.reject_code
+                )
             except sqlite3.OperationalError:
                 reply = self.service.unavailable_fault(
                     "the order store is busy; try again", 1, operation

@@ -73,7 +73,7 @@ def overview_live(ov: Overview) -> str:
 def api_value(api: ApiUsage) -> str:
     if api.problem is not None:
         return "unknown"
-    return f"{api.total_calls} calls"
+    return f"{api.total_calls} call{'' if api.total_calls == 1 else 's'}"
 
 
 def api_note(api: ApiUsage) -> str:

@@ -137,7 +137,7 @@ def cookie_header(session_id: str, *, max_age: int, secure: bool) -> str:
     return f"{COOKIE}={session_id}{flags}{'; Secure' if secure else ''}"
 
 
-#: On every response: no framing, no inline script, no referrer leaking ids.
+#: On every response: no framing, no inline script, no referrer (with ids) to other sites.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -145,6 +145,6 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make the forms' Origin "null"
     "Cache-Control": "no-store",
 }
