@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         modes=args.modes,
         baseline_sample=args.baseline_sample,
         timeout=args.timeout,
+        trail=args.trail,
+        repeat=args.repeat,
     )
 
 

@@ -54,6 +54,7 @@ from bench.common import (
     write_results,
 )
 from bench.processes import TreeSampler
+from bench.trail_cost import row_name, trail_plan, trail_verdicts
 from devstack.config import MOCKS_ONLY, StackConfig
 from devstack.demo_flow import run_flow
 from devstack.demo_report import OrderRecord, Reporter, Summary, verify
@@ -423,13 +424,16 @@ def _measure_records(row: Row, stack: Stack, ids: Sequence[str], started_at: flo
 
 
 def run_mode(
-    mode: str, opportunities: int, workdir: Path, timeout: float, reporter: Reporter
-) -> Row:
-    """One fresh stack in ``mode``, one burst of ``opportunities``, verified."""
-    row = Row(f"sfgw {mode}", "pipeline", mode, opportunities)
+    mode: str, opportunities: int, workdir: Path, timeout: float, reporter: Reporter,
+    *, trail: str | None = None,
+) -> Row:  # fmt: skip
+    """One fresh stack in ``mode``, one burst of ``opportunities``, verified;
+    ``trail``: SFGW_TRAIL for the gateway and workers (:mod:`bench.trail_cost`)."""
+    row = Row(row_name(mode, trail), "pipeline", mode, opportunities)
     began = time.monotonic()
-    reporter.say(f"\n== sfgw {mode}: starting the stack (logs in {workdir})")
-    stack = prepare_stack(StackConfig(workdir=workdir, callback_api=mode))
+    reporter.say(f"\n== {row.name}: starting the stack (logs in {workdir})")
+    env = {} if trail is None else {"SFGW_TRAIL": trail}
+    stack = prepare_stack(StackConfig(workdir=workdir, callback_api=mode, env=env))
     sampler: TreeSampler | None = None
     try:
         stack.start()
@@ -470,7 +474,7 @@ def run_mode(
         stop_stack(stack, reporter)
     row.batch_sizes = _logged_batches(worker_log)
     verdict = "ok" if row.passed else "FAILED: " + "; ".join(row.problems)
-    reporter.say(f"sfgw {mode}: {verdict}")
+    reporter.say(f"{row.name}: {verdict}")
     return row
 
 
@@ -655,6 +659,8 @@ def run(
     timeout: float = DEFAULT_TIMEOUT_S,
     stream: TextIO | None = None,
     results_dir: Path = RESULTS,
+    trail: str = "env",
+    repeat: int = 1,
 ) -> int:
     """Run the benchmark, print the tables, write the JSON; 0 only if every row passed."""
     reporter = Reporter(stream or sys.stdout)
@@ -672,7 +678,10 @@ def run(
             if baseline_sample:
                 rows += run_baselines(baseline_sample, workdir / "baselines", reporter)
             for mode in modes:
-                rows.append(run_mode(mode, opportunities, workdir / mode, timeout, reporter))
+                for run_number, setting in enumerate(trail_plan(trail, repeat), start=1):
+                    where = workdir / f"{mode}-{run_number}"
+                    row = run_mode(mode, opportunities, where, timeout, reporter, trail=setting)
+                    rows.append(row)
         except Interrupted as interrupt:
             reporter.say(f"\n{PROGRAM}: {interrupt} received; stopped (logs in {workdir})")
             return 128 + interrupt.signum
@@ -689,6 +698,8 @@ def run(
         reporter.say(f"API-call budget: {verdict}")
     for verdict in drain_verdicts(rows):
         reporter.say(f"Apex drain: {verdict}")
+    for verdict in trail_verdicts(rows):
+        reporter.say(verdict)
     for note in filter(None, map(batch_note, rows)):
         reporter.say(note)
     for line in NOTES:
@@ -767,3 +778,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"give up on a mode after S seconds (default {DEFAULT_TIMEOUT_S:.0f})",
     )
+    parser.add_argument(
+        "--trail",
+        choices=("env", "on", "off", "both"),
+        default="env",
+        help="SFGW_TRAIL for the stacks; both: each mode with the trail off, then on, "
+        "and the cost in orders/s (default: as the environment says)",
+    )
+    parser.add_argument(
+        "--repeat", type=_count(1), default=1, metavar="N",
+        help="runs per mode (with --trail both: N pairs, off then on; medians compared)",
+    )  # fmt: skip

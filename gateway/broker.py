@@ -58,6 +58,7 @@ from dramatiq.middleware import Retries
 
 from gateway.config import Env, env_float, env_int
 from gateway.settings import CoreSettings
+from gateway.trail import ENQUEUE_TRAIL_LUA, TrailAppend
 
 log = logging.getLogger("sfgw.broker")
 
@@ -261,11 +262,12 @@ class QueueKeys:
         return [key for q in queues for key in (self.messages(q), self.delayed_messages(q))]
 
 
-_ENQUEUE = """
--- KEYS: n dedupe markers, then the queue list and the queue's message hash.
--- ARGV: the marker TTL, then n pairs (message id, encoded Dramatiq message).
+_QUEUE_WRITES = """
+-- KEYS: n dedupe markers, the queue list, the queue's message hash[, n trail lists].
+-- ARGV: the marker TTL, n pairs (message id, encoded Dramatiq message)[, the trail's].
 local ttl = tonumber(ARGV[1])
 local n = #KEYS - 2
+if #ARGV == 2 * #KEYS - 1 then n = n / 2 end  -- with a trail: n more keys, 2n + 2 args
 local added = {}
 local fields = {}
 local ids = {}
@@ -284,8 +286,8 @@ if #ids > 0 then
     redis.call("hset", KEYS[n + 2], unpack(fields))
     redis.call("rpush", KEYS[n + 1], unpack(ids))
 end
-return added
 """
+_ENQUEUE = _QUEUE_WRITES + ENQUEUE_TRAIL_LUA + "return added\n"
 
 
 class QueueWriter:
@@ -298,14 +300,17 @@ class QueueWriter:
 
     def enqueue(
         self, queue: str, markers: Sequence[str], messages: Sequence[bytes], ids: Sequence[str],
-        marker_ttl_s: int,
+        marker_ttl_s: int, *, trail: TrailAppend | None = None,
     ) -> list[bool]:  # fmt: skip
         """Message ``i`` (stored under ``ids[i]``) is enqueued only if ``markers[i]`` was
-        not set yet; returns which ones were. Raises ``redis.RedisError``."""
+        not set yet; returns which ones were. Raises ``redis.RedisError``. ``trail``:
+        events appended in the same script, best effort (:mod:`gateway.trail`)."""
         keys = [*markers, self._keys.ready(queue), self._keys.messages(queue)]
         args: list[str | bytes | int] = [marker_ttl_s]
         for message_id, data in zip(ids, messages, strict=True):
             args += (message_id, data)
+        if trail is not None:
+            keys, args = keys + list(trail.keys), args + trail.script_args()
         flags = self._script(keys=keys, args=args, client=self._client)
         return [bool(int(flag)) for flag in flags]
 

@@ -22,6 +22,7 @@ from gateway import __version__
 from gateway.bindings import cli as bindings_cli
 from gateway.cli_support import CommandError
 from gateway.config import ConfigError
+from gateway.console import cli as console_cli
 from gateway.contracts import ContractError
 from gateway.contracttest import cli as contract_test_cli
 from gateway.intake import cli as intake_cli
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline_cli.register(subparsers)
     contract_test_cli.register(bindings_cli.register(subparsers))
     org_cli.register(subparsers)
+    console_cli.register(subparsers)
     for plugin in sorted(entry_points(group=COMMAND_PLUGINS), key=lambda ep: ep.name):
         plugin.load()(subparsers)
     return parser

@@ -143,7 +143,7 @@ class OrdersResource:
         self.counters.bump(["requests", *planned_counters(decision)])
         if decision.delay_s:
             self.sleep(decision.delay_s)
-        reply, busy = self._reply(operation, payload, decision)
+        reply, busy = self._reply(operation, payload, decision, faults)
         drop = reply.committed and decision.drop_after_commit
         slow = decision.slow_s if reply.committed else 0.0
         moved = {
@@ -160,7 +160,9 @@ class OrdersResource:
             self.sleep(slow)
         _send(resp, reply)
 
-    def _reply(self, operation: str, payload: etree._Element, decision: Plan) -> tuple[Reply, bool]:
+    def _reply(
+        self, operation: str, payload: etree._Element, decision: Plan, faults: FaultConfig
+    ) -> tuple[Reply, bool]:
         """The answer, and whether it is "the store is busy" (beyond its timeout)."""
         if decision.error == "unavailable":
             message = "the ERP is temporarily unavailable (injected)"
@@ -168,7 +170,10 @@ class OrdersResource:
         if decision.error == "http503":
             return OrderService.http_503(operation), False
         try:
-            return self.service.handle(operation, payload), False
+            reply = self.service.handle(
+                operation, payload, faults.reject_references, faults.reject_code
+            )
+            return reply, False
         except sqlite3.OperationalError:
             message = "the order store is busy; try again"
             return self.service.unavailable_fault(message, 1, operation), True

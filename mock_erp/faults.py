@@ -61,6 +61,10 @@ class FaultConfig:
     drop_after_commit_rate: float = 0.0
     #: Epoch seconds until which the server refuses connections (set from ``down.seconds``).
     down_until: float = 0.0
+    #: CreateOrder for these ExternalReferences (18 characters) is refused with a
+    #: ValidationFault of this code: one Opportunity the ERP will not take.
+    reject_references: frozenset[str] = frozenset()
+    reject_code: str = "REJECTED"
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
@@ -86,6 +90,8 @@ class FaultConfig:
             doc["drop_after_commit"] = {"rate": self.drop_after_commit_rate}
         if self.down_until:
             doc["down"] = {"until": self.down_until}
+        if self.reject_references:
+            doc["reject"] = {"references": sorted(self.reject_references), "code": self.reject_code}
         return doc
 
     def dumps(self) -> str:
@@ -125,7 +131,8 @@ def parse_faults(doc: Any, *, now: float) -> FaultConfig:
     accepted too, so a document read with GET can be PUT back unchanged.
     """
     doc = _object(doc, "faults")
-    _only(doc, {"latency", "error", "slow_response", "drop_after_commit", "down"}, "faults")
+    known = {"latency", "error", "slow_response", "drop_after_commit", "down", "reject"}
+    _only(doc, known, "faults")
     max_ms = MAX_DELAY_S * 1000
     latency = None
     if doc.get("latency") is not None:
@@ -177,7 +184,10 @@ def parse_faults(doc: Any, *, now: float) -> FaultConfig:
             down_until = now + _number(down, "seconds", "down", low=0, high=3600)
         elif "until" in down:
             down_until = _number(down, "until", "down", low=0, high=1e11)
+    references, code = _reject(doc.get("reject"))
     return FaultConfig(
+        reject_references=references,
+        reject_code=code,
         latency=latency,
         error_rate=error_rate,
         error_mode=error_mode,  # type: ignore[arg-type]
@@ -186,6 +196,20 @@ def parse_faults(doc: Any, *, now: float) -> FaultConfig:
         drop_after_commit_rate=drop,
         down_until=down_until,
     )
+
+
+def _reject(doc: Any) -> tuple[frozenset[str], str]:
+    if doc is None:
+        return frozenset(), "REJECTED"
+    reject = _object(doc, "reject")
+    _only(reject, {"references", "code"}, "reject")
+    references = reject.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
+        raise FaultConfigError("reject.references must be a list of 18-character ids")
+    code = reject.get("code", "REJECTED")
+    if not isinstance(code, str) or not code.replace("_", "").isalnum():
+        raise FaultConfigError("reject.code must be a word such as CUSTOMER_ON_HOLD")
+    return frozenset(r.upper() for r in references), code
 
 
 def loads_faults(text: str, *, now: float) -> FaultConfig:

@@ -180,10 +180,18 @@ class OrderService:
             ),
         )
 
-    def handle(self, operation: str, payload: etree._Element) -> Reply:
+    def handle(
+        self, operation: str, payload: etree._Element, rejected: frozenset[str] = frozenset(),
+        reject_code: str = "REJECTED",
+    ) -> Reply:  # fmt: skip
         try:
             if operation == "CreateOrder":
-                return self.create_order(self.binder.bind(payload, CreateOrder))
+                request = self.binder.bind(payload, CreateOrder)
+                if request.external_reference.upper() in rejected:
+                    raise ValidationProblem(
+                        reject_code, "the ERP refuses this order (injected)", "ExternalReference"
+                    )
+                return self.create_order(request)
             return self.get_order(self.binder.bind(payload, GetOrder))
         except BindingError as error:
             return self.validation_fault(

@@ -414,6 +414,7 @@ def create_app(
         timeout_ms=settings.enqueue_timeout_ms,
         ready_timeout_ms=settings.ready_timeout_ms,
         dedupe_ttl_s=settings.dedupe_ttl_s,
+        trail=settings.trail,
     )
     endpoints = build_endpoints(settings) if endpoints is None else endpoints
     warm_up(endpoints)

@@ -9,7 +9,9 @@ the Dramatiq messages of the new ones only. Either all of a message's writes hap
 none does, and Redis replies only after they did, so the gateway acks only what Redis
 acknowledged. A retry after a crash at any point finds the markers and enqueues nothing
 twice. A timeout is answered with a fault; if the script did run after all, Salesforce's
-retry is deduplicated and acked.
+retry is deduplicated and acked. The same script appends each notification's
+"received" event to its record's trail, after the queue writes and best effort
+(:mod:`gateway.trail`): a trail write cannot change what is enqueued or acked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gateway.broker import QueueWriter, encode_messages, new_message_ids
 from gateway.jobs import NotificationJob
 from gateway.routes import Route
 from gateway.settings import CoreSettings
+from gateway.trail import TrailSettings, build_trail
 
 
 class EnqueueError(RuntimeError):
@@ -48,6 +51,7 @@ class DurableQueue:
         timeout_ms: int,
         ready_timeout_ms: int,
         dedupe_ttl_s: int,
+        trail: TrailSettings | None = None,
     ) -> None:
         url = core.require_redis_url()
         self._core = core
@@ -66,6 +70,7 @@ class DurableQueue:
             url, socket_timeout=ready, socket_connect_timeout=ready, retry=Retry(NoBackoff(), 0)
         )
         self._writer = QueueWriter(self._client, core)
+        self._trail = build_trail(self._client, core, trail or TrailSettings(enabled=False))
 
     def dedupe_key(self, job: NotificationJob) -> str:
         org15, notification = job.dedupe_key
@@ -74,10 +79,16 @@ class DurableQueue:
     def enqueue(self, jobs: Sequence[NotificationJob], route: Route) -> EnqueueResult:
         ids = new_message_ids(len(jobs))
         messages = encode_messages(route.queue, route.actor, [j.to_dict() for j in jobs], ids)
+        trail = None
+        if self._trail is not None:
+            trail = self._trail.received(
+                route.queue, [(j.organization_id, j.notification_id, j.record_id) for j in jobs]
+            )
         try:
             flags = self._writer.enqueue(
-                route.queue, [self.dedupe_key(j) for j in jobs], messages, ids, self._ttl
-            )
+                route.queue, [self.dedupe_key(j) for j in jobs], messages, ids, self._ttl,
+                trail=trail,
+            )  # fmt: skip
         except redis.RedisError as error:
             raise EnqueueError(type(error).__name__) from None
         added = sum(flags)

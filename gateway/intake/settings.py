@@ -23,6 +23,7 @@ from gateway.config import (
 )
 from gateway.routes import ROUTE_PREFIX, Route, contract_route, route_overrides_from_env
 from gateway.settings import CoreSettings
+from gateway.trail import TrailSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -48,6 +49,8 @@ class IntakeSettings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     metrics_dir: Path | None = None
+    #: The record trail's switch and lifetime (:mod:`gateway.trail`).
+    trail: TrailSettings = field(default_factory=TrailSettings)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> IntakeSettings:
@@ -90,6 +93,7 @@ class IntakeSettings:
             tls_key=tls_key,
             tls_client_ca=tls_client_ca,
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
+            trail=TrailSettings.from_env(env),
         )
 
     def route_for(self, contract: str, object_name: str) -> Route:

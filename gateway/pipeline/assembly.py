@@ -31,6 +31,7 @@ from gateway.pipeline.stores import DeadLetters, DoneMarkers, Throughput
 from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.secrets import SecretBox
 from gateway.settings import CoreSettings
+from gateway.trail import build_trail
 
 
 def redis_client(core: CoreSettings) -> redis.Redis:
@@ -64,11 +65,12 @@ def assemble(
     core, pipeline = settings.core, settings.pipeline
     client = redis_client(core)
     box = SecretBox(core.require_secret_key())
-    dead_letters = DeadLetters(client, core)
+    trail = build_trail(client, core, settings.trail)
+    dead_letters = DeadLetters(client, core, trail)
     throughput = Throughput(client, core)
     done = DoneMarkers(client, core, pipeline.dedupe_ttl_s)
     policy = pipeline.retry_policy
-    install_middleware(broker, dead_letters)
+    install_middleware(broker, dead_letters, trail)
     salesforce_lazy: Lazy[SalesforceClient] = Lazy(
         salesforce
         or (
@@ -86,6 +88,7 @@ def assemble(
         dead_letters=dead_letters,
         throughput=throughput,
         salesforce=salesforce_lazy,
+        trail=trail,
     )
     orders = OrderStage(
         salesforce_settings=settings.salesforce,
@@ -96,6 +99,7 @@ def assemble(
         salesforce=salesforce_lazy,
         callbacks=callbacks,
         throughput=throughput,
+        trail=trail,
     )
     callback_stage = CallbackStage(
         settings=settings.salesforce,
@@ -104,6 +108,7 @@ def assemble(
         dead_letters=dead_letters,
         throughput=throughput,
         policy=policy,
+        trail=trail,
     )
     actors = declare_actors(
         broker,
@@ -141,4 +146,5 @@ def build_reconciler(
         core=settings.core,
         client=client,
         salesforce=salesforce,
+        trail=build_trail(client, settings.core, settings.trail),
     )

@@ -62,9 +62,10 @@ def register(subparsers: Subparsers) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=show_status)
 
-    from gateway.pipeline import reconcile_cli  # the reconciliation sweep
+    from gateway.pipeline import reconcile_cli, trail_cli  # the sweep, a record's trail
 
     reconcile_cli.register(subparsers)
+    trail_cli.register(subparsers)
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -193,6 +194,7 @@ def dlq_replay(args: argparse.Namespace) -> int:
     from gateway.broker import BrokerSettings, make_broker
     from gateway.pipeline.replay import replay
     from gateway.pipeline.stores import DeadLetters
+    from gateway.trail import TrailSettings, build_trail
 
     selectors = sum(bool(x) for x in (args.id, args.all, args.stage, args.since))
     if selectors == 0:
@@ -201,7 +203,7 @@ def dlq_replay(args: argparse.Namespace) -> int:
         raise CommandError("give either an ID or --all/--stage/--since, not both")
     core = CoreSettings.from_env()
     client = _redis(core)
-    dead_letters = DeadLetters(client, core)
+    dead_letters = DeadLetters(client, core, build_trail(client, core, TrailSettings.from_env()))
     if args.id:
         letter = dead_letters.get(args.id)
         if letter is None:

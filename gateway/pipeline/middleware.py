@@ -27,8 +27,9 @@ from gateway.broker import (
     SfgwRedisBroker,
     attempt_of,
 )
-from gateway.pipeline.stages import StageFailed, payload_ids
+from gateway.pipeline.stages import StageFailed, StageRetry, payload_ids
 from gateway.pipeline.stores import DeadLetters
+from gateway.trail import Retried, Trail, now_ms
 
 log = logging.getLogger("sfgw.pipeline")
 
@@ -105,9 +106,47 @@ def dead_letter_of(message: MessageProxy, exception: BaseException | None) -> di
     }
 
 
-def install_middleware(broker: dramatiq.Broker, dead_letters: DeadLetters) -> None:
-    """CurrentMessage (attempt number, first-enqueue time) and the dead-letter store."""
+class RetryTrail(Middleware):
+    """A retried attempt on its record's trail (:mod:`gateway.trail`).
+
+    The only trail write that rides on no write of ours (Dramatiq enqueues the retry
+    itself), so it costs a round trip of its own, on the rare retry path only; it is
+    best effort (:meth:`gateway.trail.Trail.record_now` logs and drops a failure) and
+    runs after the retry was decided, so it cannot change it. It runs before
+    ``Retries`` counts the attempt (after-hooks run in reverse order), hence the ``+ 1``.
+    """
+
+    def __init__(self, trail: Trail) -> None:
+        self.trail = trail
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if not isinstance(exception, StageRetry) or message.actor_name not in STAGE_OF_ACTOR:
+            return
+        payload = message.args[0] if message.args and isinstance(message.args[0], dict) else {}
+        org, opp, _ = payload_ids(payload)
+        event = Retried(
+            now_ms(), org[:15], stage=STAGE_OF_ACTOR[message.actor_name],
+            attempt=attempt_of(message) + 1, reason=exception.reason,
+            delay_ms=exception.delay or 0,
+        )  # fmt: skip
+        self.trail.record_now([(opp, event)])
+
+
+def install_middleware(
+    broker: dramatiq.Broker, dead_letters: DeadLetters, trail: Trail | None = None
+) -> None:
+    """CurrentMessage (attempt number, first-enqueue time), the dead-letter store and,
+    with a trail, the retries' trail events."""
     broker.add_middleware(CurrentMessage())
+    if trail is not None:
+        broker.add_middleware(RetryTrail(trail))
     # after_* hooks run in reverse order: placed before Retries, ours runs after it,
     # when Retries has already decided whether the message failed.
     broker.add_middleware(DeadLetterMiddleware(dead_letters), before=Retries)

@@ -32,6 +32,7 @@ from gateway.pipeline.policy import (
 from gateway.pipeline.stores import DeadLetters, DoneMarkers, Throughput
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.settings import SalesforceSettings
+from gateway.trail import OrderPlaced, OrderSkipped, Trail, TrailEvent, now_ms
 
 
 class OrderService(Protocol):
@@ -52,6 +53,7 @@ class OrderStage:
     salesforce: Lazy[SalesforceClient]
     callbacks: CallbackSender
     throughput: Throughput | None = None
+    trail: Trail | None = None
 
     def process(self, payload: dict[str, Any]) -> tuple[str, str]:
         """Returns (outcome, detail) for the job's log line."""
@@ -84,7 +86,8 @@ class OrderStage:
                 have_read=True,
             )
         if isinstance(plan, Skip):
-            self._finish(org15, notification, "skipped", None)
+            skipped = OrderSkipped(now_ms(), org15, notification=notification, reason=plan.reason)
+            self._finish(org15, notification, "skipped", None, (job.record_id, skipped))
             return "skipped", plan.reason
         if not isinstance(plan, PlaceOrder):  # plan_order never reads twice
             raise PermanentJobError(f"cannot plan an order: {plan}")
@@ -101,15 +104,20 @@ class OrderStage:
             )
         )
         # Only now, after the callback is queued: done, its old letter gone, counted.
-        self._finish(org15, notification, order.order_number, job)
+        placed = OrderPlaced(
+            now_ms(), org15, notification=notification, order_number=order.order_number,
+            created=order.created,
+        )  # fmt: skip
+        self._finish(org15, notification, order.order_number, job, (job.record_id, placed))
         created = "created" if order.created else "existing"
         return "done", f"{created} order {order.order_number}"
 
     def _finish(
-        self, org15: str, notification: str, outcome: str, job: NotificationJob | None
-    ) -> None:
-        """Done marker, the job's old dead letter resolved, the count: one round trip
-        (MULTI/EXEC); a crash before it leaves the job to run again."""
+        self, org15: str, notification: str, outcome: str, job: NotificationJob | None,
+        event: tuple[str | None, TrailEvent],
+    ) -> None:  # fmt: skip
+        """Done marker, the job's old dead letter resolved, the count, the trail event:
+        one round trip (MULTI/EXEC); a crash before it leaves the job to run again."""
         pipe = self.done.pipeline()
         self.done.mark_done(org15, notification, outcome, pipe=pipe)
         if job is not None:
@@ -118,4 +126,7 @@ class OrderStage:
             )
         if self.throughput is not None:
             self.throughput.record(ORDERS_QUEUE, pipe=pipe)
+        record_id, trail_event = event
+        if self.trail is not None and record_id:
+            self.trail.record(pipe, [(record_id, trail_event)])
         pipe.execute()

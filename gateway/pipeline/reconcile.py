@@ -30,6 +30,7 @@ inside ``sfgw worker``.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -54,6 +55,7 @@ from gateway.pipeline.stores import DeadLetters, DoneMarkers, letter_id
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
+from gateway.trail import Reconciled, Trail, encode, now_ms
 
 log = logging.getLogger("sfgw.reconcile")
 
@@ -176,6 +178,22 @@ class ReconcileReport:
     def enqueued(self) -> int:
         return self.count("enqueued")
 
+    def summary(self, finished: float) -> dict[str, Any]:
+        """What the console shows of the last sweep (:func:`last_run_key`)."""
+        outcomes = ("enqueued", "already queued", "already processed", "dead letter")
+        return {
+            "finished": finished,
+            "since": self.since,
+            "until": self.until,
+            "found": len(self.found),
+            **{outcome: self.count(outcome) for outcome in outcomes},
+        }
+
+
+def last_run_key(core: CoreSettings) -> str:
+    """Where each sweep leaves its :meth:`ReconcileReport.summary` (the console reads it)."""
+    return core.key("reconcile", "last")
+
 
 # -- shell -----------------------------------------------------------------------------
 
@@ -204,6 +222,7 @@ class Reconciler:
         core: CoreSettings,
         client: redis.Redis,
         salesforce: SalesforceClient,
+        trail: Trail | None = None,
     ) -> None:
         self._reconcile = reconcile
         self._target = target
@@ -212,6 +231,8 @@ class Reconciler:
         self._done = DoneMarkers(client, core, target.dedupe_ttl_s)
         self._letters = DeadLetters(client, core)
         self._queue = QueueWriter(client, core)
+        self._client = client
+        self._trail = trail
 
     @property
     def window_s(self) -> int:
@@ -241,6 +262,7 @@ class Reconciler:
                 )
             )
         report = ReconcileReport(since=since, until=until, found=tuple(found))
+        self._client.set(last_run_key(self._core), json.dumps(report.summary(now)))
         log.info(
             "reconcile: found %d, enqueued %d (window %s .. %s)",
             len(found),
@@ -261,9 +283,15 @@ class Reconciler:
         (message_id,) = _new_ids(1)
         message = message_for(ORDERS_QUEUE, PROCESS_NOTIFICATION, job.to_dict(), message_id)
         marker = self._core.key("reconcile", "queued", org15, opp)
+        trail = None
+        if self._trail is not None:
+            picked = Reconciled(now_ms(), org15, notification=notification)
+            again = Reconciled(now_ms(), org15, notification=notification, queued=False)
+            trail = self._trail.append_for([opp], [encode(picked)], [encode(again)])
         (added,) = self._queue.enqueue(
-            ORDERS_QUEUE, [marker], [message.encode()], [message_id], self._target.marker_ttl_s
-        )
+            ORDERS_QUEUE, [marker], [message.encode()], [message_id], self._target.marker_ttl_s,
+            trail=trail,
+        )  # fmt: skip
         return "enqueued" if added else "already queued"
 
 

@@ -34,6 +34,6 @@ def replay(
             message_timestamp=int(time.time() * 1000),
         )
         broker.enqueue(message)
-        dead_letters.remove(letter.id)
+        dead_letters.replayed(letter)  # and on its record's trail, with a trail
         count += 1
     return count

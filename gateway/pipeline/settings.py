@@ -22,6 +22,7 @@ from gateway.pipeline.policy import RetryPolicy
 from gateway.pipeline.reconcile import ReconcileSettings
 from gateway.salesforce.settings import DAY_S, SalesforceSettings
 from gateway.settings import CoreSettings
+from gateway.trail import TrailSettings
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class WorkerSettings:
     erp: ErpSettings
     reconcile: ReconcileSettings
     proxies: ProxySettings
+    trail: TrailSettings
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> WorkerSettings:
@@ -111,6 +113,7 @@ class WorkerSettings:
             erp=ErpSettings.from_env(env, contracts_dir=core.contracts_dir),
             reconcile=ReconcileSettings.from_env(env),
             proxies=ProxySettings.from_env(env),
+            trail=TrailSettings.from_env(env),
         )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from redis.client import Pipeline as RedisPipeline
 
 from gateway.secrets import redact
 from gateway.settings import CoreSettings
+from gateway.trail import DeadLettered, Purged, Replayed, Trail, now_ms
 
 
 class DoneMarkers:
@@ -102,10 +103,13 @@ def letter_id(stage: str, organization_id: str, key: str) -> str:
 class DeadLetters:
     """Dead letters: a hash id -> JSON plus a sorted set id -> time for listing."""
 
-    def __init__(self, client: redis.Redis, core: CoreSettings) -> None:
+    def __init__(self, client: redis.Redis, core: CoreSettings, trail: Trail | None = None) -> None:
         self._client = client
         self._hash = core.key("pipeline", "dlq")
         self._index = core.key("pipeline", "dlq", "index")
+        #: with a trail, adding, replaying and discarding a letter is on its record's
+        #: trail too, in the same MULTI/EXEC
+        self._trail = trail
 
     def add(
         self,
@@ -138,6 +142,12 @@ class DeadLetters:
         pipe = self._client.pipeline(transaction=True)
         pipe.hset(self._hash, letter.id, letter.to_json())
         pipe.zadd(self._index, {letter.id: letter.when})
+        if self._trail is not None:
+            event = DeadLettered(
+                int(letter.when * 1000), organization_id[:15], stage=stage, letter=letter.id,
+                reason=letter.reason, attempts=attempts,
+            )  # fmt: skip
+            self._trail.record(pipe, [(opportunity_id, event)])
         pipe.execute()
         return letter
 
@@ -150,6 +160,25 @@ class DeadLetters:
         pipe.hdel(self._hash, letter_id_)
         pipe.zrem(self._index, letter_id_)
         removed, _ = pipe.execute()
+        return bool(removed)
+
+    def replayed(self, letter: DeadLetter) -> bool:
+        """Remove a letter that was just enqueued again (``sfgw dlq replay``, the console)."""
+        return self._remove_with(letter, Replayed)
+
+    def discard(self, letters: Iterable[DeadLetter]) -> int:
+        """Delete these letters for good (the console's purge of a selection)."""
+        return sum(self._remove_with(letter, Purged) for letter in letters)
+
+    def _remove_with(self, letter: DeadLetter, kind: type[Replayed | Purged]) -> bool:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hdel(self._hash, letter.id)
+        pipe.zrem(self._index, letter.id)
+        if self._trail is not None:
+            org = letter.organization_id[:15]
+            event = kind(now_ms(), org, stage=letter.stage, letter=letter.id)
+            self._trail.record(pipe, [(letter.opportunity_id, event)])
+        removed = pipe.execute()[0]
         return bool(removed)
 
     def resolve(
@@ -237,6 +266,13 @@ class Throughput:
         target.expire(key, self.RETENTION_S)
         if own:
             target.execute()
+
+    def series(self, stage: str, minutes: int, now: float | None = None) -> list[int]:
+        """Jobs completed per minute, the last ``minutes`` whole minutes then the current
+        one (oldest first): the console's throughput chart."""
+        current = int((time.time() if now is None else now) // 60)
+        keys = [self._key(stage, current - i) for i in range(minutes, -1, -1)]
+        return [int(v) if v is not None else 0 for v in self._client.mget(keys)]
 
     def recent(self, stage: str, minutes: int, now: float | None = None) -> int:
         """Jobs completed in the last ``minutes`` whole minutes plus the current one."""

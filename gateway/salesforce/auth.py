@@ -297,3 +297,16 @@ def _org_from_identity(identity: object) -> str | None:
     if len(parts) >= 3 and parts[0] == "id" and parts[1].startswith("00D"):
         return parts[1]
     return None
+
+
+def cached_tokens(client: redis.Redis, core: CoreSettings) -> list[tuple[str, int]]:
+    """(credential fingerprint, seconds until it expires) of each OAuth token the workers
+    share in Redis, read without decrypting anything (``sfgw console`` shows it)."""
+    prefix = core.key("sf", "token", "")
+    found = []
+    for raw in client.scan_iter(match=prefix + "*", count=100):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if key.endswith(":lock"):
+            continue
+        found.append((key.removeprefix(prefix), int(client.ttl(key))))
+    return sorted(found)

@@ -75,4 +75,18 @@ COVERED_ELSEWHERE: dict[str, tuple[str, str]] = {
         f"{INVARIANTS}::test_bench_soak_command_runs_the_model",
         "`python -m bench soak` (what scripts/bench runs) with 2 examples x 5 steps",
     ),
+    "sfgw trail 0065g00000AbCdE": (
+        "tests/console/test_console_process.py::test_sfgw_trail_prints_the_history",
+        "the table and --json of a trail written there (a 15-character id, as the docs show)",
+    ),
+    "sfgw console --bind 127.0.0.1:8080": (
+        "tests/console/test_console_process.py::test_sfgw_console_serves_on_loopback_without_a_login",
+        "the same command on a free loopback port (devstack.console.start_console)",
+    ),
+    "SFGW_CONSOLE_TOKEN=... sfgw console --bind 10.0.0.5:8080": (
+        "tests/console/test_console_app.py::"
+        "test_with_a_token_pages_need_a_login_and_the_login_needs_the_token",
+        "no test binds a non-loopback address; the login with a token is tested in-process "
+        "and the refusal without one in test_console_process.py",
+    ),
 }

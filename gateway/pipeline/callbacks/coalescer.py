@@ -34,7 +34,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
@@ -47,6 +47,7 @@ from gateway.pipeline.policy import Retry, RetryPolicy, decide
 from gateway.pipeline.stores import DeadLetters, Throughput
 from gateway.salesforce.errors import RecordOutcome
 from gateway.settings import CoreSettings
+from gateway.trail import CallbackWritten, Trail, TrailEvent
 
 log = logging.getLogger("sfgw.pipeline")
 
@@ -166,6 +167,8 @@ class CallbackCoalescer:
         dead_letters: DeadLetters,
         throughput: Throughput | None = None,
         clock: Callable[[], float] = time.time,
+        trail: Trail | None = None,
+        mode: str = "",
     ) -> None:
         self._client = client
         self._core = core
@@ -174,6 +177,8 @@ class CallbackCoalescer:
         self._dead_letters = dead_letters
         self._throughput = throughput
         self._clock = clock
+        self._trail = trail  # with ``mode``: what each settled record's trail says
+        self._mode = mode
         self._add = client.register_script(_ADD)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
@@ -283,6 +288,7 @@ class CallbackCoalescer:
         now = self.now_ms()
         back: list[list[Any]] = []
         saved: list[tuple[str, str]] = []
+        events: list[tuple[str, TrailEvent]] = []
         dead = 0
         for index, record in enumerate(records):
             failure = outcomes if isinstance(outcomes, BaseException) else outcomes[index]
@@ -290,8 +296,13 @@ class CallbackCoalescer:
                 failure, record.attempt, self._policy, first_ms=record.first_ms, now_ms=now
             )
             job = record.job
+            written = CallbackWritten(
+                now, job.organization_id[:15], mode=self._mode, order_number=job.order_number,
+                batch=len(records),
+            )  # fmt: skip
             if decision is None:
                 saved.append((job.organization_id, job.opportunity_id))
+                events.append((job.opportunity_id, written))
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "done").inc()
                 metrics.END_TO_END.labels(CALLBACKS_QUEUE).observe(
                     max(0.0, (now - record.first_ms) / 1000)
@@ -299,6 +310,8 @@ class CallbackCoalescer:
             elif isinstance(decision, Retry):
                 again = Pending(job, record.attempt + 1, record.first_ms)
                 back.append([job.opportunity_id, again.to_json(), now + decision.delay_ms])
+                retry = replace(written, result="retry", reason=decision.reason)
+                events.append((job.opportunity_id, retry))
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "retried").inc()
             else:
                 dead += 1
@@ -314,12 +327,15 @@ class CallbackCoalescer:
                     payload=job.to_dict(),
                 )
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "dead_lettered").inc()
-        if saved:
-            # the saved records' old letters and their count: one round trip per batch
+        if saved or (events and self._trail is not None):
+            # the saved records' old letters, their count and the batch's trail events:
+            # one round trip per batch
             pipe = self._client.pipeline(transaction=True)
             self._dead_letters.resolve_many(CALLBACKS_QUEUE, saved, pipe=pipe)
-            if self._throughput is not None:
+            if self._throughput is not None and saved:
                 self._throughput.record(CALLBACKS_QUEUE, count=len(saved), pipe=pipe)
+            if self._trail is not None:
+                self._trail.record(pipe, events)
             pipe.execute()
         self._release_batch(member, org, back, owned=True)
         return Settled(done=len(saved), retried=len(back), dead=dead)

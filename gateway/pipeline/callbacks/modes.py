@@ -16,6 +16,7 @@ from gateway.pipeline.stores import DeadLetters, Throughput
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.settings import APEX_APIS, SalesforceSettings
 from gateway.settings import CoreSettings
+from gateway.trail import Trail
 
 #: The APIs that write many records in one call.
 COALESCED_APIS = ("collections", "soap", *APEX_APIS)
@@ -37,6 +38,7 @@ def build_callbacks(
     dead_letters: DeadLetters,
     throughput: Throughput,
     salesforce: Lazy[SalesforceClient],
+    trail: Trail | None = None,
 ) -> CallbackSender:
     """The sender the order stage uses; in the coalesced modes the flusher threads are
     added to ``broker`` (they start with each worker process)."""
@@ -44,7 +46,8 @@ def build_callbacks(
         return PerRecordSender(broker)
     coalescer = CallbackCoalescer(
         client=client, core=core, coalesce=settings, policy=policy,
-        dead_letters=dead_letters, throughput=throughput,
+        dead_letters=dead_letters, throughput=throughput, trail=trail,
+        mode=salesforce_settings.callback_api,
     )  # fmt: skip
     flushers = FlusherThreads(
         lambda: Flusher(coalescer, salesforce.get, salesforce_settings),

@@ -17,6 +17,8 @@ from gateway.pipeline.policy import Permanent, Retry, RetryPolicy, decide, oppor
 from gateway.pipeline.stores import DeadLetters, DoneMarkers, Throughput
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.settings import SalesforceSettings
+from gateway.trail import CallbackWritten, Trail
+from gateway.trail import now_ms as clock_ms
 
 
 class PerRecordSender:
@@ -47,6 +49,7 @@ class CallbackStage:
     dead_letters: DeadLetters
     throughput: Throughput | None
     policy: RetryPolicy
+    trail: Trail | None = None
 
     def send(self, payload: dict[str, object], attempt: int, first_ms: int, now_ms: int) -> str:
         """Write one record; returns the detail for the log line. A record Salesforce
@@ -66,5 +69,11 @@ class CallbackStage:
         self.dead_letters.resolve(CALLBACKS_QUEUE, job.organization_id, update.record_id, pipe=pipe)
         if self.throughput is not None:
             self.throughput.record(CALLBACKS_QUEUE, pipe=pipe)
+        if self.trail is not None:
+            written = CallbackWritten(
+                clock_ms(), job.organization_id[:15], mode=self.settings.callback_api,
+                order_number=job.order_number,
+            )  # fmt: skip
+            self.trail.record(pipe, [(update.record_id, written)])
         pipe.execute()
         return f"{self.settings.order_number_field}={job.order_number}"
