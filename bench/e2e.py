@@ -694,19 +694,8 @@ def run(
     reporter.say(summary_table(rows))
     reporter.say("")
     reporter.say(process_table(rows))
-    for verdict in budget_verdicts(rows):
-        reporter.say(f"API-call budget: {verdict}")
-    for verdict in drain_verdicts(rows):
-        reporter.say(f"Apex drain: {verdict}")
-    for verdict in trail_verdicts(rows):
-        reporter.say(verdict)
-    for note in filter(None, map(batch_note, rows)):
-        reporter.say(note)
-    for line in NOTES:
-        reporter.say(line.format(threads=baseline_threads()))
-    for row in rows:
-        for problem in row.problems:
-            reporter.say(f"FAILED {row.name}: {problem}")
+    for line in verdict_lines(rows):
+        reporter.say(line)
     when = stamp()
     document = report_document(
         rows,
@@ -724,6 +713,18 @@ def run(
         return 0
     reporter.say(f"logs and databases kept in {workdir}")
     return 1
+
+
+def verdict_lines(rows: Sequence[Row]) -> list[str]:
+    """What the tables mean: budgets, the Apex drain, the trail's cost, batch fill, notes
+    and failures, in that order."""
+    lines = [f"API-call budget: {verdict}" for verdict in budget_verdicts(rows)]
+    lines += [f"Apex drain: {verdict}" for verdict in drain_verdicts(rows)]
+    lines += trail_verdicts(rows)
+    lines += [note for note in map(batch_note, rows) if note]
+    lines += [line.format(threads=baseline_threads()) for line in NOTES]
+    lines += [f"FAILED {row.name}: {problem}" for row in rows for problem in row.problems]
+    return lines
 
 
 def _modes(text: str) -> list[str]:
