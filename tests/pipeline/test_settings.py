@@ -20,7 +20,7 @@ def test_defaults() -> None:
     assert pipeline.dedupe_ttl_s >= 7 * 86_400
     assert pipeline.max_backoff_ms <= 6 * 3600_000
     sf = settings.salesforce
-    assert sf.callback_api == "rest"
+    assert sf.callback_api == "collections"
     assert sf.auth_flow == "client_credentials"
     assert sf.api_version == "62.0"
     assert (sf.order_number_field, sf.order_status_field) == ("Order_Number__c", "Order_Status__c")

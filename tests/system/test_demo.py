@@ -51,7 +51,7 @@ def test_demo_closes_n_opportunities_verifies_them_and_leaves_nothing_behind(
     assert re.search(rf"orders created in the ERP\s+{N}/{N}", out), out
     assert re.search(rf"Opportunities updated in Salesforce\s+{N}/{N}", out), out
     assert re.search(r"duplicates suppressed\s+\d+ at intake, \d+ skipped by workers", out), out
-    assert re.search(r"Salesforce API calls \(rest\)\s+[1-9]\d*", out), out
+    assert re.search(r"Salesforce API calls \(collections\)\s+[1-9]\d*", out), out
     assert re.search(r"ack latency p50 / p99 \(gateway metrics\)\s+\d+ ms / \d+ ms", out), out
     # at least the four processes and Redis: gateway, workers, ERP, Salesforce, redis
     assert len(run.ports) >= 5, run.ports
