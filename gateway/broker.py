@@ -59,6 +59,7 @@ from dramatiq.middleware import Retries
 from gateway.config import Env, env_float, env_int
 from gateway.settings import CoreSettings
 from gateway.trail import ENQUEUE_TRAIL_LUA, TrailAppend
+from gateway.uuids import new_message_ids
 
 log = logging.getLogger("sfgw.broker")
 
@@ -317,24 +318,6 @@ class QueueWriter:
     def load(self) -> None:
         """Load the script now, not on the first enqueue."""
         self._client.script_load(_ENQUEUE)
-
-
-def new_message_ids(count: int) -> list[str]:
-    """``count`` random version-4 UUIDs, formatted as ``str(uuid.uuid4())`` formats them.
-
-    Each enqueued message needs two (the Redis message id and Dramatiq's ``message_id``),
-    200 for a full outbound message; ``uuid.uuid4()`` costs ~3 us each. Here one
-    ``os.urandom`` call serves them all, version and variant bits set as ``uuid`` does.
-    """
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
 
 
 def message_for(

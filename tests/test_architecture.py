@@ -34,6 +34,7 @@ CORE = {
     "sfid",
     "soap",
     "trail",
+    "uuids",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "core": {"core"},

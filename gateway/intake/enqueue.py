@@ -24,11 +24,12 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from gateway.broker import QueueWriter, encode_messages, new_message_ids
+from gateway.broker import QueueWriter, encode_messages
 from gateway.jobs import NotificationJob
 from gateway.routes import Route
 from gateway.settings import CoreSettings
 from gateway.trail import TrailSettings, build_trail
+from gateway.uuids import new_message_ids
 
 
 class EnqueueError(RuntimeError):

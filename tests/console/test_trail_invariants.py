@@ -15,12 +15,13 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.broker import QueueReader, QueueWriter, encode_messages, new_message_ids
+from gateway.broker import QueueReader, QueueWriter, encode_messages
 from gateway.intake.enqueue import DurableQueue
 from gateway.pipeline.stores import DeadLetters
 from gateway.routes import Route
 from gateway.settings import CoreSettings
 from gateway.trail import DeadLettered, Received, Trail, TrailSettings
+from gateway.uuids import new_message_ids
 from tests.console.conftest import ORG, ORG18, job, opportunity
 
 ROUTE = Route("orders", "process_notification")
