@@ -111,7 +111,8 @@ def classify(  # noqa: PLR0911 - one return per kind of failure reads best
         return _by_kind(error.kind, f"Salesforce {error}", attempt, policy, rng)
     retryable = getattr(error, "retryable", None)
     if isinstance(retryable, bool):  # the ERP client's errors (gateway.erp.ErpError)
-        reason = f"ERP {getattr(error, 'reason', '') or _text(error)}"
+        text = getattr(error, "reason", "") or _text(error)
+        reason = text if text.startswith("ERP ") else f"ERP {text}"  # the client's own say so
         if retryable:
             return Retry(policy.backoff_ms(attempt, rng), reason)
         return Permanent(reason)

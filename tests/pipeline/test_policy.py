@@ -277,3 +277,14 @@ def test_bad_field_values_are_permanent(field: str, value: object) -> None:
     fields[field] = value  # type: ignore[assignment]
     with pytest.raises(PermanentJobError):
         plan_order(OPP18, fields, order_number_field="Order_Number__c", currency_code="USD")
+
+
+def test_an_erp_reason_is_said_once() -> None:
+    """The ERP client's reasons already start with "ERP"; a dead letter must not say
+    "ERP ERP rejected ...", while a bare reason still names the ERP."""
+    from gateway.erp import ErpPermanentError, ErpRetryableError
+
+    rejected = classify(ErpPermanentError("ERP rejected CreateOrder: CUSTOMER_ON_HOLD"), 0, POLICY)
+    assert rejected == Permanent("ERP rejected CreateOrder: CUSTOMER_ON_HOLD")
+    bare = classify(ErpRetryableError("store busy"), 0, POLICY)
+    assert isinstance(bare, Retry) and bare.reason == "ERP store busy"
