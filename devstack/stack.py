@@ -50,6 +50,7 @@ from devstack.mocks import (
     start_mock_salesforce,
 )
 from devstack.processes import ChildProcess, free_port
+from gateway.redis_connection import RedisSettings, connect
 from mock_salesforce.store import DEFAULT_FAULTS as DEFAULT_SALESFORCE_FAULTS
 
 CALLBACK_APIS = ("rest", "collections", "soap")
@@ -201,7 +202,7 @@ class Stack:
         return {"SFGW_REDIS_URL": self.redis_url, "SFGW_REDIS_PREFIX": self.redis_prefix}
 
     def redis_client(self) -> Redis:
-        return Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        return connect(RedisSettings.for_url(self.redis_url), timeout_s=10, connect_timeout_s=5)
 
     # -- starting and stopping ---------------------------------------------------------
     def start(self) -> Stack:

@@ -20,7 +20,8 @@ gateway's intake and the reconciliation sweep -- with :class:`QueueWriter`: one 
 sets a dedupe marker per message (``SET NX EX``) and enqueues only the messages whose
 marker was new, exactly as ``dispatch.lua`` enqueues (``HSET`` the bodies, ``RPUSH`` the
 ids), atomically. Redis replies only after the script ran (with ``appendfsync always``,
-after it reached the disk), so a caller acks only what Redis acknowledged.
+after it reached the disk), so a caller acks only what Redis acknowledged -- and, with a
+``ReplicaQuorum``, only what that many replicas confirmed (``WAIT``, see the script).
 
 Three things differ from Dramatiq's defaults in :func:`make_broker`, all about not losing a
 message:
@@ -57,7 +58,9 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from gateway.config import Env, env_float, env_int
+from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect
 from gateway.settings import CoreSettings
+from gateway.uuids import new_message_ids
 
 log = logging.getLogger("sfgw.broker")
 
@@ -106,6 +109,9 @@ class _AbandoningConsumer(_RedisConsumer):
         except BrokerConnectionError:
             self.broker.abandon_identity()
             raise
+        except redis.TimeoutError as error:  # a host that stopped answering: the same
+            self.broker.abandon_identity()
+            raise BrokerConnectionError(str(error)) from None  # type: ignore[no-untyped-call]
 
     def ack(self, message: Any) -> None:
         try:
@@ -208,7 +214,9 @@ def make_broker(core: CoreSettings, settings: BrokerSettings) -> RedisBroker:
         for m in (factory() for factory in dramatiq.middleware.default_middleware)
     ]
     broker: RedisBroker = SfgwRedisBroker(  # type: ignore[no-untyped-call]
-        url=core.require_redis_url(),
+        # 5 s per call, well under the heartbeat timeout: a worker cut off from Redis
+        # notices (and gives up its identity) before the others presume it dead.
+        client=connect(core.require_redis(), timeout_s=5, retries=1, client_name="sfgw-broker"),
         namespace=broker_namespace(core),
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
@@ -273,6 +281,9 @@ for i = 1, n do
         ids[#ids + 1] = message_id
         added[i] = 1
     else
+        -- Rewrite the marker unchanged: a write, so that a WAIT on this connection also
+        -- covers the marker's first write, by whichever connection (one ordered stream).
+        redis.call("set", KEYS[i], redis.call("get", KEYS[i]), "KEEPTTL")
         added[i] = 0
     end
 end
@@ -294,38 +305,24 @@ class QueueWriter:
 
     def enqueue(
         self, queue: str, markers: Sequence[str], messages: Sequence[bytes], ids: Sequence[str],
-        marker_ttl_s: int,
+        marker_ttl_s: int, *, quorum: ReplicaQuorum | None = None,
     ) -> list[bool]:  # fmt: skip
         """Message ``i`` (stored under ``ids[i]``) is enqueued only if ``markers[i]`` was
-        not set yet; returns which ones were. Raises ``redis.RedisError``."""
+        not set yet; returns which ones were. Raises ``redis.RedisError``; with ``quorum``
+        also ``NotReplicated`` when too few replicas confirmed the write in time."""
         keys = [*markers, self._keys.ready(queue), self._keys.messages(queue)]
         args: list[str | bytes | int] = [marker_ttl_s]
         for message_id, data in zip(ids, messages, strict=True):
             args += (message_id, data)
-        flags = self._script(keys=keys, args=args, client=self._client)
+        if quorum is None:
+            flags = self._script(keys=keys, args=args, client=self._client)
+        else:
+            flags = call_and_wait(self._client, self._script, keys, args, quorum)
         return [bool(int(flag)) for flag in flags]
 
     def load(self) -> None:
         """Load the script now, not on the first enqueue."""
         self._client.script_load(_ENQUEUE)
-
-
-def new_message_ids(count: int) -> list[str]:
-    """``count`` random version-4 UUIDs, formatted as ``str(uuid.uuid4())`` formats them.
-
-    Each enqueued message needs two (the Redis message id and Dramatiq's ``message_id``),
-    200 for a full outbound message; ``uuid.uuid4()`` costs ~3 us each. Here one
-    ``os.urandom`` call serves them all, version and variant bits set as ``uuid`` does.
-    """
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
 
 
 def message_for(

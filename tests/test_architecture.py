@@ -29,10 +29,12 @@ CORE = {
     "lexical",
     "namespaces",
     "orders",
+    "redis_connection",
     "secrets",
     "settings",
     "sfid",
     "soap",
+    "uuids",
 }
 MAY_IMPORT: dict[str, set[str]] = {
     "core": {"core"},

@@ -10,6 +10,12 @@ none does, and Redis replies only after they did, so the gateway acks only what 
 acknowledged. A retry after a crash at any point finds the markers and enqueues nothing
 twice. A timeout is answered with a fault; if the script did run after all, Salesforce's
 retry is deduplicated and acked.
+
+With ``SFGW_REDIS_MIN_REPLICAS=N`` "Redis acknowledged" means the master *and* N replicas:
+the script and ``WAIT N`` share one pipeline, and fewer confirmations in
+``SFGW_REDIS_REPLICA_TIMEOUT_MS`` are a fault like any other enqueue failure. That holds
+for a redelivery whose markers exist too (see :class:`gateway.broker.QueueWriter`): its
+ack also waits until the replicas hold the first delivery's write.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from gateway.broker import QueueWriter, encode_messages, new_message_ids
+from gateway.broker import QueueWriter, encode_messages
 from gateway.jobs import NotificationJob
+from gateway.redis_connection import NotReplicated, connect
 from gateway.routes import Route
 from gateway.settings import CoreSettings
+from gateway.uuids import new_message_ids
 
 
 class EnqueueError(RuntimeError):
@@ -49,21 +55,16 @@ class DurableQueue:
         ready_timeout_ms: int,
         dedupe_ttl_s: int,
     ) -> None:
-        url = core.require_redis_url()
+        settings = core.require_redis()
         self._core = core
         self._ttl = dedupe_ttl_s
-        timeout = timeout_ms / 1000
+        self._quorum = settings.quorum
         # No client-side retries: the deadline must hold, and Salesforce is the retrier.
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
+        self._client = connect(
+            settings, timeout_s=timeout_ms / 1000, retries=0, client_name="sfgw-intake"
         )
-        ready = ready_timeout_ms / 1000
-        self._probe = redis.Redis.from_url(
-            url, socket_timeout=ready, socket_connect_timeout=ready, retry=Retry(NoBackoff(), 0)
+        self._probe = connect(
+            settings, timeout_s=ready_timeout_ms / 1000, retries=0, client_name="sfgw-ready"
         )
         self._writer = QueueWriter(self._client, core)
 
@@ -76,8 +77,15 @@ class DurableQueue:
         messages = encode_messages(route.queue, route.actor, [j.to_dict() for j in jobs], ids)
         try:
             flags = self._writer.enqueue(
-                route.queue, [self.dedupe_key(j) for j in jobs], messages, ids, self._ttl
+                route.queue,
+                [self.dedupe_key(j) for j in jobs],
+                messages,
+                ids,
+                self._ttl,
+                quorum=self._quorum,
             )
+        except NotReplicated as error:
+            raise EnqueueError(f"NotReplicated: {error}") from None
         except redis.RedisError as error:
             raise EnqueueError(type(error).__name__) from None
         added = sum(flags)

@@ -46,7 +46,6 @@ from dramatiq.middleware import Middleware
 
 from gateway import sfid
 from gateway.broker import ORDERS_QUEUE, PROCESS_NOTIFICATION, QueueWriter, message_for
-from gateway.broker import new_message_ids as _new_ids
 from gateway.config import ConfigError, Env, env_int
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.pipeline.policy import ORDER_FIELDS
@@ -54,6 +53,7 @@ from gateway.pipeline.stores import DeadLetters, DoneMarkers, letter_id
 from gateway.salesforce.client import SalesforceClient
 from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
+from gateway.uuids import new_message_ids as _new_ids
 
 log = logging.getLogger("sfgw.reconcile")
 

@@ -14,7 +14,7 @@ import pytest
 
 from gateway import lexical, sfid
 from gateway.bindings.binder import ContractBinder
-from gateway.broker import encode_messages, message_for, new_message_ids
+from gateway.broker import encode_messages, message_for
 from gateway.config import ConfigError
 from gateway.intake.network import client_address, is_allowed
 from gateway.intake.settings import IntakeSettings
@@ -28,6 +28,7 @@ from gateway.intake.validate import (
 from gateway.jobs import NotificationJob
 from gateway.routes import Route
 from gateway.soap import parse_envelope
+from gateway.uuids import new_message_ids
 from tests.intake.messages import ACTION, ORG, OTHER_ORG, shape, simple_message
 
 CONTRACT = "opportunity_with_fields"

@@ -48,7 +48,7 @@ def test_worker_processes_jobs_and_exports_metrics(
     broken = notification(2, opp="0015g00000XyZaBAAR")  # an Account id: permanent
     workers = start_workers(
         tmp_path,
-        redis_url=core.require_redis_url(),
+        redis_url=str(core.redis_url),
         redis_prefix=core.redis_prefix,
         env={k: v for k, v in sf_env.items() if k not in ("SFGW_REDIS_URL", "SFGW_REDIS_PREFIX")},
         processes=2,
@@ -98,7 +98,7 @@ def test_sigkilled_workers_messages_are_redelivered_within_a_minute(
 
     def start(name: str):  # type: ignore[no-untyped-def]
         return start_workers(
-            tmp_path / name, redis_url=core.require_redis_url(), redis_prefix=core.redis_prefix,
+            tmp_path / name, redis_url=str(core.redis_url), redis_prefix=core.redis_prefix,
             env=env, processes=1, threads=2,
         )  # fmt: skip
 
