@@ -1,0 +1,179 @@
+"""Every kind of sfgw client follows a Sentinel failover without a restart, and how long
+that takes: the gateway's intake, Dramatiq's broker (the workers), the pipeline's stores
+and the CLI, all built from ``SFGW_REDIS_SENTINELS`` the way their processes build them.
+
+Two failovers: the master killed (Sentinel must first notice, ``down_after_ms``), and a
+coordinated ``SENTINEL FAILOVER`` (the old master is demoted and answers ``READONLY``).
+The times are printed (``-s``); docs/deployment.md quotes them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from devstack.sentinel import MASTER_NAME, ReplicatedRedis
+from gateway.broker import (
+    ORDERS_QUEUE,
+    PROCESS_NOTIFICATION,
+    BrokerSettings,
+    QueueReader,
+    make_broker,
+    message_for,
+)
+from gateway.pipeline.assembly import redis_client
+from gateway.pipeline.cli import _redis as cli_client
+from gateway.settings import CoreSettings
+from tests.intake.messages import ORG, simple_message
+from tests.replication.conftest import CONTRACT, intake
+
+DOWN_AFTER_MS = 1000
+#: Detection (down_after) + election + promotion + the clients' next connection.
+FOLLOW_DEADLINE_S = 15.0
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> Iterator[ReplicatedRedis]:
+    running = ReplicatedRedis(tmp_path / "redis", replicas=1, down_after_ms=DOWN_AFTER_MS)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+#: A write, then how to tell it landed on a given server.
+Write = Callable[[int], Callable[[redis.Redis], bool]]
+
+
+def clients(env: dict[str, str]) -> dict[str, Write]:
+    """One write per kind of client; each raises while it cannot reach the master."""
+    core = CoreSettings.from_env(env)
+    gateway = intake({**env, "SFGW_ENQUEUE_TIMEOUT_MS": "500", "SFGW_READY_TIMEOUT_MS": "500"})
+    broker = make_broker(core, BrokerSettings.from_env({}))
+    broker.declare_queue(ORDERS_QUEUE)
+    stores = redis_client(core)
+    cli = cli_client(core)
+
+    def ack(n: int) -> Callable[[redis.Redis], bool]:
+        message = simple_message(1, start=n)
+        result = gateway.simulate_post(
+            f"/salesforce/outbound/{CONTRACT}",
+            body=message.xml(),
+            headers={"Content-Type": "text/xml"},
+        )
+        if b"<Ack>true</Ack>" not in result.content:
+            raise RuntimeError(f"no ack: HTTP {result.status_code}")
+        marker = core.key("intake", "dedupe", ORG[:15], message.records[0].notification_id)
+        return lambda server: bool(server.exists(marker))
+
+    def enqueue(n: int) -> Callable[[redis.Redis], bool]:
+        sent = broker.enqueue(message_for(ORDERS_QUEUE, PROCESS_NOTIFICATION, {"n": n}))
+        return lambda server: any(
+            m.message_id == sent.message_id
+            for m in QueueReader(server, core).stored([ORDERS_QUEUE])
+        )
+
+    def setter(client: redis.Redis, name: str) -> Write:
+        def write(n: int) -> Callable[[redis.Redis], bool]:
+            client.set(core.key("probe", name), n)
+            return lambda server: server.get(core.key("probe", name)) == str(n).encode()
+
+        return write
+
+    return {
+        "gateway ack": ack,
+        "worker broker": enqueue,
+        "worker stores": setter(stores, "stores"),
+        "cli": setter(cli, "cli"),
+    }
+
+
+def follow_times(
+    writes: dict[str, Write], fail: Callable[[], None], group: ReplicatedRedis
+) -> tuple[float, dict[str, float]]:
+    """Trigger the failover; returns (seconds until the Sentinels named the new master,
+    {client: seconds until its first write that landed on the new master}), both from
+    the trigger."""
+    old = group.master()
+    for write in writes.values():
+        write(0)  # connected to the old master
+    done: dict[str, float] = {}
+    new_master: list[redis.Redis] = []
+    started = time.monotonic()
+    fail()
+
+    def poll(name: str, write: Write) -> None:
+        n = 1
+        while time.monotonic() - started < FOLLOW_DEADLINE_S:
+            n += 1
+            try:
+                landed = write(n * 1000)
+            except Exception:
+                time.sleep(0.05)
+                continue
+            if new_master and landed(new_master[0]):
+                done[name] = time.monotonic() - started
+                return
+            time.sleep(0.02)  # the old master still took it: the switch is under way
+
+    threads = [threading.Thread(target=poll, args=item) for item in writes.items()]
+    for thread in threads:
+        thread.start()
+    switched = None
+    while switched is None and time.monotonic() - started < FOLLOW_DEADLINE_S:
+        port = group.master()
+        if port not in (None, old):
+            new_master.append(group.client(port))
+            switched = time.monotonic() - started
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+    assert switched is not None, "the Sentinels named no new master"
+    return switched, done
+
+
+def check(switched: float, done: dict[str, float], what: str) -> None:
+    print(f"\n{what}: Sentinels named the new master after {switched:.2f} s")
+    for name, seconds in sorted(done.items()):
+        print(f"  {name:14} wrote to it after {seconds:.2f} s ({seconds - switched:+.2f} s)")
+    missing = {"gateway ack", "worker broker", "worker stores", "cli"} - set(done)
+    assert not missing, f"{sorted(missing)} did not follow within {FOLLOW_DEADLINE_S} s"
+
+
+def test_clients_follow_when_the_master_dies(group: ReplicatedRedis, prefix: str) -> None:
+    env = {**group.env, "SFGW_REDIS_PREFIX": prefix}
+    writes = clients(env)
+    old = group.master()
+    assert old is not None
+    switched, done = follow_times(writes, group.servers[old].kill, group)
+    check(switched, done, "master SIGKILLed")
+    assert group.master() != old
+
+
+def test_clients_leave_a_demoted_master(group: ReplicatedRedis, prefix: str) -> None:
+    env = {**group.env, "SFGW_REDIS_PREFIX": prefix}
+    writes = clients(env)
+    old = group.master()
+    assert old is not None
+
+    def failover() -> None:
+        host, port = group.sentinel_addresses[0]
+        sentinel = redis.Redis(host, port, socket_timeout=5)
+        sentinel.execute_command("SENTINEL FAILOVER", MASTER_NAME)
+        sentinel.close()
+
+    switched, done = follow_times(writes, failover, group)
+    check(switched, done, "coordinated failover")
+    demoted = group.client(old)
+    deadline = time.monotonic() + 10
+    while demoted.info("replication")["role"] != "slave":
+        assert time.monotonic() < deadline, "the old master was not made a replica"
+        time.sleep(0.05)
