@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from devstack.embedded_redis import redis_server_binary
 from devstack.processes import ChildProcess, free_port, wait_for_port
@@ -84,7 +86,9 @@ def sentinel_argv(config_path: Path, binary: str | None = None) -> list[str]:
 def master_address(sentinels: Sequence[tuple[str, int]]) -> tuple[str, int] | None:
     """The master the first answering Sentinel names (``None``: none answers)."""
     for host, port in sentinels:
-        client = redis.Redis(host, port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis.Redis(
+            host, port, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
         try:
             found = client.sentinel_get_master_addr_by_name(MASTER_NAME)
         except redis.RedisError:
@@ -166,7 +170,9 @@ class ReplicatedRedis:
         wait_for_port(child, self.host, port)
 
     def client(self, port: int) -> redis.Redis:
-        return redis.Redis(self.host, port, socket_timeout=5, socket_connect_timeout=2)
+        return redis.Redis(
+            self.host, port, socket_timeout=5, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
 
     def wait_replicas(self, master: int, count: int, timeout: float = 20.0) -> None:
         """Until ``count`` replicas of ``master`` are in sync (``state=online``)."""

@@ -33,7 +33,7 @@ message:
   keeps them in this worker's ack set, which is never requeued while the worker
   heartbeats. :class:`_AbandoningConsumer` gives the process a new broker identity, so
   the old one expires and maintenance requeues what it held (possibly twice: the
-  pipeline is idempotent).
+  pipeline is idempotent); so does a failover (the new master may lack our last acks).
 * **A retry is not lost when Redis is briefly away.** :class:`DurableRetries` waits for
   Redis to take a retry (``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails the message,
   so it becomes a dead letter with its reason instead of vanishing.
@@ -58,7 +58,7 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from gateway.config import Env, env_float, env_int
-from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect
+from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect, on_new_master
 from gateway.settings import CoreSettings
 from gateway.uuids import new_message_ids
 
@@ -112,6 +112,11 @@ class _AbandoningConsumer(_RedisConsumer):
         except redis.TimeoutError as error:  # a host that stopped answering: the same
             self.broker.abandon_identity()
             raise BrokerConnectionError(str(error)) from None  # type: ignore[no-untyped-call]
+        except Exception:
+            # Dramatiq replaces a consumer that raised anything, and the messages it had
+            # fetched (in this identity's ack set) would wait for an ack that never comes.
+            self.broker.abandon_identity()
+            raise
 
     def ack(self, message: Any) -> None:
         try:
@@ -213,15 +218,18 @@ def make_broker(core: CoreSettings, settings: BrokerSettings) -> RedisBroker:
         DurableRetries(retry_enqueue_s=settings.retry_enqueue_s) if isinstance(m, Retries) else m
         for m in (factory() for factory in dramatiq.middleware.default_middleware)
     ]
-    broker: RedisBroker = SfgwRedisBroker(  # type: ignore[no-untyped-call]
-        # 5 s per call, well under the heartbeat timeout: a worker cut off from Redis
-        # notices (and gives up its identity) before the others presume it dead.
-        client=connect(core.require_redis(), timeout_s=5, retries=1, client_name="sfgw-broker"),
+    # A third of the heartbeat timeout (<= 5 s) a call: a worker cut off gives up its identity
+    # before the others presume it dead. No retries: a fetch sent twice strands messages.
+    timeout = min(5.0, settings.heartbeat_timeout_ms / 3000)
+    client = connect(core.require_redis(), timeout_s=timeout, retries=0, client_name="sfgw-broker")
+    broker: SfgwRedisBroker = SfgwRedisBroker(  # type: ignore[no-untyped-call]
+        client=client,
         namespace=broker_namespace(core),
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
         middleware=middleware,
     )
+    on_new_master(client, broker.abandon_identity)  # the module doc says why
     return broker
 
 
