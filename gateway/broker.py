@@ -34,9 +34,9 @@ message:
   heartbeats. :class:`_AbandoningConsumer` gives the process a new broker identity, so
   the old one expires and maintenance requeues what it held (possibly twice: the
   pipeline is idempotent); so does a failover (the new master may lack our last acks).
-* **A retry is not lost when Redis is briefly away.** :class:`DurableRetries` waits for
-  Redis to take a retry (``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails the message,
-  so it becomes a dead letter with its reason instead of vanishing.
+* **A retry is not lost when Redis is briefly away.** :class:`~gateway.retries.DurableRetries`
+  waits for Redis to take a retry (``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails
+  the message, so it becomes a dead letter with its reason instead of vanishing.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from gateway.config import Env, env_float, env_int
-from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect, on_new_master
+from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect
+from gateway.redis_failover import master_epoch, on_new_master
+from gateway.retries import DurableRetries
 from gateway.settings import CoreSettings
 from gateway.uuids import new_message_ids
 
@@ -105,7 +107,10 @@ class _AbandoningConsumer(_RedisConsumer):
 
     def __next__(self) -> Any:
         try:
-            return super().__next__()  # type: ignore[no-untyped-call]
+            message = super().__next__()  # type: ignore[no-untyped-call]
+            if message is not None:
+                message.sfgw_epoch = master_epoch()
+            return message
         except BrokerConnectionError:
             self.broker.abandon_identity()
             raise
@@ -119,6 +124,8 @@ class _AbandoningConsumer(_RedisConsumer):
             raise
 
     def ack(self, message: Any) -> None:
+        if self._from_another_master(message):
+            return
         try:
             super().ack(message)  # type: ignore[no-untyped-call]
         except _CONNECTION_ERRORS:
@@ -126,11 +133,19 @@ class _AbandoningConsumer(_RedisConsumer):
             raise
 
     def nack(self, message: Any) -> None:
+        if self._from_another_master(message):
+            return
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
         except _CONNECTION_ERRORS:
             self.broker.abandon_identity()
             raise
+
+    def _from_another_master(self, message: Any) -> bool:
+        """Fetched before a failover: what followed it (a retry's enqueue) may be lost
+        with the old master, so it is not acked; it comes back when its identity expires."""
+        fetched = getattr(message, "sfgw_epoch", master_epoch())
+        return bool(fetched != master_epoch())
 
 
 class SfgwRedisBroker(RedisBroker):
@@ -163,45 +178,6 @@ class SfgwRedisBroker(RedisBroker):
         pipe.zrem(keys.dead(message.queue_name), message_id)
         pipe.hdel(keys.dead_messages(message.queue_name), message_id)
         pipe.execute()
-
-
-class DurableRetries(Retries):
-    """Retries that does not let a failed retry-enqueue turn into a silent ack."""
-
-    def __init__(self, *, retry_enqueue_s: float, **options: Any) -> None:
-        super().__init__(**options)
-        self.retry_enqueue_s = retry_enqueue_s
-
-    def after_process_message(
-        self,
-        broker: dramatiq.Broker,
-        message: Any,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        deadline = time.monotonic() + self.retry_enqueue_s
-        retries_before = message.options.get("retries")
-        while True:
-            try:
-                super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
-                return
-            except _CONNECTION_ERRORS as error:
-                # super() counted this attempt before its enqueue failed; count it once.
-                if retries_before is None:
-                    message.options.pop("retries", None)
-                else:
-                    message.options["retries"] = retries_before
-                if time.monotonic() >= deadline:
-                    log.error(
-                        "could not enqueue the retry of message %s (%s); failing it so it "
-                        "is dead-lettered rather than lost",
-                        message.message_id,
-                        type(error).__name__,
-                    )
-                    message.fail()
-                    return
-                time.sleep(0.5)
 
 
 def attempt_of(message: dramatiq.Message[Any] | dramatiq.broker.MessageProxy | None) -> int:

@@ -6,14 +6,9 @@ a change of how to connect is made once. Two layouts:
 
 * ``SFGW_REDIS_URL``: one server (``redis://``, ``rediss://`` for TLS, ``unix://``).
 * ``SFGW_REDIS_SENTINELS`` + ``SFGW_REDIS_SENTINEL_MASTER``: a master with replicas watched
-  by Sentinels. A client from :func:`connect` asks the Sentinels for the master's address
-  whenever it opens a connection (redis-py's ``SentinelConnectionPool``), drops a
-  connection whose server answers ``READONLY`` (a demoted master), and -- what redis-py
-  does not do by itself -- asks again every :data:`MASTER_CHECK_S` while its connections
-  work (:class:`_FollowingPool`). Without that, a client stays on an old master that is
-  alive but no longer the master (a coordinated failover, a partition) until Sentinel
-  demotes it, measured at 10 s; its writes there are lost when it is demoted. Two more
-  redis-py gaps are closed in :class:`_FollowingConnection`.
+  by Sentinels. A client from :func:`connect` follows the master the Sentinels name, and
+  notices within a second when they name another one, without a restart
+  (:mod:`gateway.redis_failover` says how, and what a process must do about it).
 
 Setting both is a start-up error; so is half of the Sentinel pair. Passwords never appear
 in a ``repr`` or a message (:meth:`RedisSettings.describe` is what errors print).
@@ -25,10 +20,8 @@ message only after ``WAIT`` confirmed that many replicas hold its write
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +30,8 @@ from urllib.parse import urlsplit
 import redis
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.commands.core import Script
-from redis.connection import SSLConnection
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
+from redis.sentinel import Sentinel
 
 from gateway.config import (
     ConfigError,
@@ -50,11 +42,10 @@ from gateway.config import (
     env_optional_str,
     env_url,
 )
+from gateway.redis_failover import FollowingPool
 
 #: Sentinels answer from memory; a slow one is a lost one and discovery moves on.
 SENTINEL_TIMEOUT_S = 1.0
-#: How often a client asks the Sentinels whether the master moved (:class:`_FollowingPool`).
-MASTER_CHECK_S = 1.0
 
 
 class NotReplicated(redis.RedisError):
@@ -259,115 +250,9 @@ def connect(
         **options,
     )
     client: redis.Redis = sentinel.master_for(
-        str(settings.sentinel_master), connection_pool_class=_FollowingPool
+        str(settings.sentinel_master), connection_pool_class=FollowingPool
     )
     return client
-
-
-class _FollowingConnection(SentinelManagedConnection):
-    """A connection to whatever server the Sentinels name master, every time it connects.
-
-    Two gaps in redis-py (8.2) that a failover falls into, closed here:
-
-    * A command that meets a broken connection reconnects through
-      ``connect_check_health``, which Sentinel's connection does not override: it
-      reconnects to the *old* master's address, not the one the Sentinels name. Once
-      a new server answers there (the lost host rebuilt as a replica, or worse,
-      restarted empty as a master) writes go to the wrong server. Here every
-      reconnect asks the Sentinels first.
-    * A script whose write lands on a replica fails with ``ERR Error running script
-      ... -READONLY ...``, which redis-py does not recognise as the ``READONLY`` that
-      makes it drop a demoted master's connection. Here it is the same: the
-      connection is dropped and the caller sees a ``ConnectionError``.
-    """
-
-    _addressing = False
-
-    def connect_to(self, address: tuple[str, int]) -> None:
-        self._addressing = True  # the address comes from the Sentinels: connect there
-        try:
-            super().connect_to(address)  # type: ignore[no-untyped-call]
-        finally:
-            self._addressing = False
-
-    def connect_check_health(
-        self, check_health: bool = True, retry_socket_connect: bool = True
-    ) -> None:
-        if self._sock is not None or self._addressing:
-            super().connect_check_health(check_health, retry_socket_connect)
-            return
-        self.connect()  # type: ignore[no-untyped-call]
-
-    def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().read_response(*args, **kwargs)
-        except redis.ResponseError as error:
-            if not is_read_only(error):
-                raise
-            self.disconnect()  # type: ignore[no-untyped-call]
-            raise redis.ConnectionError("the master is now a replica (a script's write)") from None
-
-
-class _FollowingSSLConnection(_FollowingConnection, SSLConnection):
-    pass
-
-
-def is_read_only(error: redis.ResponseError) -> bool:
-    """Whether the server refused a write because it is a replica (also inside a script)."""
-    text = str(error)
-    return isinstance(error, redis.ReadOnlyError) or "-READONLY " in text
-
-
-class _FollowingPool(SentinelConnectionPool):
-    """Sentinel's pool that also notices a master change while its connections work.
-
-    redis-py asks the Sentinels only when it opens a connection; open connections stay
-    on the old master as long as it answers. Here, at most once per
-    :data:`MASTER_CHECK_S`, handing out a connection first asks the Sentinels; on a
-    change redis-py disconnects the idle connections and refuses the busy ones back,
-    so the next commands go to the new master. An unreachable Sentinel changes nothing:
-    the connections in hand keep working.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        ssl = kwargs.pop("ssl", False)
-        kwargs["connection_class"] = _FollowingSSLConnection if ssl else _FollowingConnection
-        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self._checked = time.monotonic()
-        self._known: object = None
-        self.on_new_master: Callable[[], None] | None = None
-
-    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        now = time.monotonic()
-        if now - self._checked >= MASTER_CHECK_S:
-            self._checked = now
-            with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-                self.get_master_address()  # type: ignore[no-untyped-call]
-        connection = super().get_connection(*args, **kwargs)
-        self._notice_a_new_master()
-        return connection
-
-    def _notice_a_new_master(self) -> None:
-        address = self.master_address
-        if address is None or address == self._known:
-            return
-        first, self._known = self._known is None, address
-        if not first and self.on_new_master is not None:
-            self.on_new_master()
-
-
-def on_new_master(client: redis.Redis, callback: Callable[[], None]) -> None:
-    """Call ``callback`` when ``client`` finds that the Sentinels name another master than
-    the one it used so far (nothing happens for a client of one server by URL).
-
-    A new master holds a copy of the old one's writes that may lack the last of them:
-    what a process knows it wrote may not be there. Dramatiq's broker needs to hear of
-    it (:func:`gateway.broker.make_broker`): an ack that was lost brings a message back
-    into an ack set its worker no longer watches.
-    """
-    pool = client.connection_pool
-    if isinstance(pool, _FollowingPool):
-        pool.on_new_master = callback
 
 
 def _sentinel_options(settings: RedisSettings, timeout_s: float) -> dict[str, Any]:

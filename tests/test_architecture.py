@@ -30,6 +30,8 @@ CORE = {
     "namespaces",
     "orders",
     "redis_connection",
+    "redis_failover",
+    "retries",
     "secrets",
     "settings",
     "sfid",
