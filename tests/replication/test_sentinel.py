@@ -30,6 +30,7 @@ from gateway.broker import (
 from gateway.pipeline.assembly import redis_client
 from gateway.pipeline.cli import _redis as cli_client
 from gateway.redis_connection import RedisSettings, connect
+from gateway.redis_failover import MasterChanged, fenced_attempt
 from gateway.settings import CoreSettings
 from tests.intake.messages import ORG, simple_message
 from tests.replication.conftest import CONTRACT, intake
@@ -49,6 +50,24 @@ def group(tmp_path: Path) -> Iterator[ReplicatedRedis]:
         yield running
     finally:
         running.stop()
+
+
+def coordinated_failover(group: ReplicatedRedis) -> None:
+    """``SENTINEL FAILOVER``, again until the Sentinel accepts it (right after start-up
+    it may not know the replica yet: NOGOODSLAVE)."""
+    sentinel = redis.Redis(*group.sentinel_addresses[0], socket_timeout=5)
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            try:
+                sentinel.execute_command("SENTINEL FAILOVER", MASTER_NAME)
+                return
+            except redis.ResponseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        sentinel.close()
 
 
 #: A write, then how to tell it landed on a given server.
@@ -166,13 +185,7 @@ def test_clients_leave_a_demoted_master(group: ReplicatedRedis, prefix: str) -> 
     old = group.master()
     assert old is not None
 
-    def failover() -> None:
-        host, port = group.sentinel_addresses[0]
-        sentinel = redis.Redis(host, port, socket_timeout=5)
-        sentinel.execute_command("SENTINEL FAILOVER", MASTER_NAME)
-        sentinel.close()
-
-    switched, done = follow_times(writes, failover, group)
+    switched, done = follow_times(writes, lambda: coordinated_failover(group), group)
     check(switched, done, "coordinated failover")
 
 
@@ -215,9 +228,7 @@ def test_a_worker_takes_a_new_identity_on_a_new_master(group: ReplicatedRedis, p
     broker.enqueue(message_for(ORDERS_QUEUE, PROCESS_NOTIFICATION, {"n": 0}))
     before = broker.broker_id
     old = group.master()
-    sentinel = redis.Redis(*group.sentinel_addresses[0], socket_timeout=5)
-    sentinel.execute_command("SENTINEL FAILOVER", MASTER_NAME)
-    sentinel.close()
+    coordinated_failover(group)
     deadline = time.monotonic() + FOLLOW_DEADLINE_S
     while group.master() in (None, old) or broker.broker_id == before:
         assert time.monotonic() < deadline, "no new identity after the failover"
@@ -225,3 +236,27 @@ def test_a_worker_takes_a_new_identity_on_a_new_master(group: ReplicatedRedis, p
             broker.enqueue(message_for(ORDERS_QUEUE, PROCESS_NOTIFICATION, {"n": 1}))
         time.sleep(0.05)
     broker.close()
+
+
+def test_an_attempt_during_which_the_master_changes_fails(group: ReplicatedRedis) -> None:
+    """Its writes before the change may be lost with the old master: the attempt's next
+    command raises, so that the job is redone; commands outside attempts go on."""
+    client = connect(RedisSettings.from_env(group.env), timeout_s=2, retries=0)
+    client.set("fenced", 0)
+    old = group.master()
+    with fenced_attempt():
+        client.set("fenced", 1)
+        coordinated_failover(group)
+        deadline = time.monotonic() + FOLLOW_DEADLINE_S
+        raised: MasterChanged | None = None
+        while raised is None and time.monotonic() < deadline:
+            try:
+                client.set("fenced", 2)
+            except MasterChanged as error:
+                raised = error
+            except redis.ConnectionError:
+                pass  # the old master, demoted: not yet noticed
+            time.sleep(0.05)
+        assert raised is not None, "the attempt went on across the failover"
+    assert group.master() != old
+    assert client.set("fenced", 3)
