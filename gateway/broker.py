@@ -143,9 +143,12 @@ class _AbandoningConsumer(_RedisConsumer):
 
     def _from_another_master(self, message: Any) -> bool:
         """Fetched before a failover: what followed it (a retry's enqueue) may be lost
-        with the old master, so it is not acked; it comes back when its identity expires."""
-        fetched = getattr(message, "sfgw_epoch", master_epoch())
-        return bool(fetched != master_epoch())
+        with the old master, so it is not acked; it comes back when its identity expires.
+        (It no longer counts against the prefetch either, as an ack would do.)"""
+        if getattr(message, "sfgw_epoch", master_epoch()) == master_epoch():
+            return False
+        self.queued_message_ids.discard(message.message_id)
+        return True
 
 
 class SfgwRedisBroker(RedisBroker):
