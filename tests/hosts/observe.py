@@ -227,15 +227,16 @@ class Probe:
 
     def _run(self, host: str, every_s: float) -> None:
         while not self._stop.is_set():
-            self.timeline[host].append((time.monotonic(), self._post(host, 3.0)))
+            acked = self._post(host, 3.0)
+            self.timeline[host].append((time.monotonic(), acked))  # when the reply came
             self._stop.wait(every_s)
 
     def stop(self) -> None:
         self._stop.set()
 
     def back_after(self, since: float) -> Mapping[str, float | None]:
-        """Per host: seconds from ``since`` to its first ack after a failure since then
-        (0.0 when it never failed; ``None`` when it has not acked again)."""
+        """Per host: seconds from ``since`` to the reply of its first ack after a failure
+        since then (0.0 when it never failed; ``None`` when it has not acked again)."""
         result: dict[str, float | None] = {}
         for host, points in self.timeline.items():
             after = [(at, ok) for at, ok in points if at >= since]
