@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-import redis
-
 from gateway.broker import (
     CALLBACKS_QUEUE,
     ORDERS_QUEUE,
@@ -30,6 +28,7 @@ from gateway.pipeline.callbacks.per_record import PerRecordSender
 from gateway.pipeline.callbacks.settings import CallbackSettings
 from gateway.pipeline.settings import PipelineSettings
 from gateway.pipeline.stores import DeadLetters
+from gateway.redis_connection import connect
 from gateway.routes import Route
 from gateway.salesforce.settings import SalesforceSettings
 from gateway.settings import CoreSettings
@@ -61,7 +60,8 @@ def hand_over_callbacks(env: Mapping[str, str], jobs: Sequence[CallbackJob]) -> 
     it was handed over, the start of its callback latency."""
     core = CoreSettings.from_env(env)
     handed: dict[str, float] = {}
-    if not coalescing(SalesforceSettings.from_env(env)):
+    salesforce = SalesforceSettings.from_env(env)
+    if not coalescing(salesforce):
         broker = make_broker(core, BrokerSettings.from_env(env))
         try:
             broker.declare_queue(CALLBACKS_QUEUE)
@@ -72,12 +72,12 @@ def hand_over_callbacks(env: Mapping[str, str], jobs: Sequence[CallbackJob]) -> 
         finally:
             broker.close()
         return handed
-    client = redis.Redis.from_url(core.require_redis_url())
+    client = connect(core.require_redis(), timeout_s=10)
     try:
         coalescer = CallbackCoalescer(
             client=client,
             core=core,
-            coalesce=CallbackSettings.from_env(env),
+            coalesce=CallbackSettings.from_env(env, callback_api=salesforce.callback_api),
             policy=PipelineSettings.from_env(env).retry_policy,
             dead_letters=DeadLetters(client, core),
         )

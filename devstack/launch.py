@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from devstack.processes import ChildProcess, StartupError, free_port, wait_for_http, wait_for_port
 from gateway.broker import QueueReader
+from gateway.redis_connection import connect
 from gateway.settings import CoreSettings
 
 #: What the launchers set themselves (the caller's environment cannot change them).
@@ -149,8 +148,9 @@ def start_workers(
             "SFGW_WORKER_METRICS_DIR": str(workdir / "prometheus"),
         }
     )
-    client = redis.Redis.from_url(redis_url)
-    queues = QueueReader(client, CoreSettings.from_env({**child_env, "SFGW_REDIS_URL": redis_url}))
+    core = CoreSettings.from_env({**child_env, "SFGW_REDIS_URL": redis_url})
+    client = connect(core.require_redis(), timeout_s=10)
+    queues = QueueReader(client, core)
     # Only new broker ids count: a group that is still stopping (a restart overlaps the
     # old group's shutdown with the new one's start-up) heartbeats too.
     try:

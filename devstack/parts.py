@@ -23,6 +23,7 @@ from devstack.holdproxy import HoldProxy
 from devstack.launch import RunningGateway, RunningWorkers
 from devstack.mocks import RunningErp, RunningSalesforce, erp_url, salesforce_url
 from devstack.processes import ChildProcess
+from gateway.redis_connection import RedisSettings, connect
 from gateway.settings import CoreSettings
 
 T = TypeVar("T")
@@ -136,7 +137,7 @@ class StackParts:
         )
 
     def redis_client(self) -> Redis:
-        return Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        return connect(RedisSettings.for_url(self.redis_url), timeout_s=10, connect_timeout_s=5)
 
     @staticmethod
     def need(part: T | None, name: str) -> T:

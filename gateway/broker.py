@@ -20,7 +20,8 @@ gateway's intake and the reconciliation sweep -- with :class:`QueueWriter`: one 
 sets a dedupe marker per message (``SET NX EX``) and enqueues only the messages whose
 marker was new, exactly as ``dispatch.lua`` enqueues (``HSET`` the bodies, ``RPUSH`` the
 ids), atomically. Redis replies only after the script ran (with ``appendfsync always``,
-after it reached the disk), so a caller acks only what Redis acknowledged.
+after it reached the disk), so a caller acks only what Redis acknowledged -- and, with a
+``ReplicaQuorum``, only what that many replicas confirmed (``WAIT``, see the script).
 
 Three things differ from Dramatiq's defaults in :func:`make_broker`, all about not losing a
 message:
@@ -32,10 +33,10 @@ message:
   keeps them in this worker's ack set, which is never requeued while the worker
   heartbeats. :class:`_AbandoningConsumer` gives the process a new broker identity, so
   the old one expires and maintenance requeues what it held (possibly twice: the
-  pipeline is idempotent).
-* **A retry is not lost when Redis is briefly away.** :class:`DurableRetries` waits for
-  Redis to take a retry (``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails the message,
-  so it becomes a dead letter with its reason instead of vanishing.
+  pipeline is idempotent); so does a failover (the new master may lack our last acks).
+* **A retry is not lost when Redis is briefly away.** :class:`~gateway.retries.DurableRetries`
+  waits for Redis to take a retry (``SFGW_BROKER_RETRY_ENQUEUE_S``) and otherwise fails
+  the message, so it becomes a dead letter with its reason instead of vanishing.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from gateway.config import Env, env_float, env_int
+from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect
+from gateway.redis_failover import master_epoch, on_new_master
+from gateway.retries import DurableRetries
 from gateway.settings import CoreSettings
 from gateway.trail import ENQUEUE_TRAIL_LUA, TrailAppend
 from gateway.uuids import new_message_ids
@@ -104,12 +108,25 @@ class _AbandoningConsumer(_RedisConsumer):
 
     def __next__(self) -> Any:
         try:
-            return super().__next__()  # type: ignore[no-untyped-call]
+            message = super().__next__()  # type: ignore[no-untyped-call]
+            if message is not None:
+                message.sfgw_epoch = master_epoch()
+            return message
         except BrokerConnectionError:
+            self.broker.abandon_identity()
+            raise
+        except redis.TimeoutError as error:  # a host that stopped answering: the same
+            self.broker.abandon_identity()
+            raise BrokerConnectionError(str(error)) from None  # type: ignore[no-untyped-call]
+        except Exception:
+            # Dramatiq replaces a consumer that raised anything, and the messages it had
+            # fetched (in this identity's ack set) would wait for an ack that never comes.
             self.broker.abandon_identity()
             raise
 
     def ack(self, message: Any) -> None:
+        if self._from_another_master(message):
+            return
         try:
             super().ack(message)  # type: ignore[no-untyped-call]
         except _CONNECTION_ERRORS:
@@ -117,11 +134,22 @@ class _AbandoningConsumer(_RedisConsumer):
             raise
 
     def nack(self, message: Any) -> None:
+        if self._from_another_master(message):
+            return
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
         except _CONNECTION_ERRORS:
             self.broker.abandon_identity()
             raise
+
+    def _from_another_master(self, message: Any) -> bool:
+        """Fetched before a failover: what followed it (a retry's enqueue) may be lost
+        with the old master, so it is not acked; it comes back when its identity expires.
+        (It no longer counts against the prefetch either, as an ack would do.)"""
+        if getattr(message, "sfgw_epoch", master_epoch()) == master_epoch():
+            return False
+        self.queued_message_ids.discard(message.message_id)
+        return True
 
 
 class SfgwRedisBroker(RedisBroker):
@@ -156,45 +184,6 @@ class SfgwRedisBroker(RedisBroker):
         pipe.execute()
 
 
-class DurableRetries(Retries):
-    """Retries that does not let a failed retry-enqueue turn into a silent ack."""
-
-    def __init__(self, *, retry_enqueue_s: float, **options: Any) -> None:
-        super().__init__(**options)
-        self.retry_enqueue_s = retry_enqueue_s
-
-    def after_process_message(
-        self,
-        broker: dramatiq.Broker,
-        message: Any,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        deadline = time.monotonic() + self.retry_enqueue_s
-        retries_before = message.options.get("retries")
-        while True:
-            try:
-                super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
-                return
-            except _CONNECTION_ERRORS as error:
-                # super() counted this attempt before its enqueue failed; count it once.
-                if retries_before is None:
-                    message.options.pop("retries", None)
-                else:
-                    message.options["retries"] = retries_before
-                if time.monotonic() >= deadline:
-                    log.error(
-                        "could not enqueue the retry of message %s (%s); failing it so it "
-                        "is dead-lettered rather than lost",
-                        message.message_id,
-                        type(error).__name__,
-                    )
-                    message.fail()
-                    return
-                time.sleep(0.5)
-
-
 def attempt_of(message: dramatiq.Message[Any] | dramatiq.broker.MessageProxy | None) -> int:
     """How many times the message was retried so far (0 on its first run)."""
     return 0 if message is None else int(message.options.get("retries", 0))
@@ -209,13 +198,18 @@ def make_broker(core: CoreSettings, settings: BrokerSettings) -> RedisBroker:
         DurableRetries(retry_enqueue_s=settings.retry_enqueue_s) if isinstance(m, Retries) else m
         for m in (factory() for factory in dramatiq.middleware.default_middleware)
     ]
-    broker: RedisBroker = SfgwRedisBroker(  # type: ignore[no-untyped-call]
-        url=core.require_redis_url(),
+    # A third of the heartbeat timeout (<= 5 s) a call: a worker cut off gives up its identity
+    # before the others presume it dead. No retries: a fetch sent twice strands messages.
+    timeout = min(5.0, settings.heartbeat_timeout_ms / 3000)
+    client = connect(core.require_redis(), timeout_s=timeout, retries=0, client_name="sfgw-broker")
+    broker: SfgwRedisBroker = SfgwRedisBroker(  # type: ignore[no-untyped-call]
+        client=client,
         namespace=broker_namespace(core),
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
         middleware=middleware,
     )
+    on_new_master(client, broker.abandon_identity)  # the module doc says why
     return broker
 
 
@@ -280,6 +274,9 @@ for i = 1, n do
         ids[#ids + 1] = message_id
         added[i] = 1
     else
+        -- Rewrite the marker unchanged: a write, so that a WAIT on this connection also
+        -- covers the marker's first write, by whichever connection (one ordered stream).
+        redis.call("set", KEYS[i], redis.call("get", KEYS[i]), "KEEPTTL")
         added[i] = 0
     end
 end
@@ -301,18 +298,23 @@ class QueueWriter:
 
     def enqueue(
         self, queue: str, markers: Sequence[str], messages: Sequence[bytes], ids: Sequence[str],
-        marker_ttl_s: int, *, trail: TrailAppend | None = None,
+        marker_ttl_s: int, *, quorum: ReplicaQuorum | None = None,
+        trail: TrailAppend | None = None,
     ) -> list[bool]:  # fmt: skip
         """Message ``i`` (stored under ``ids[i]``) is enqueued only if ``markers[i]`` was
-        not set yet; returns which ones were. Raises ``redis.RedisError``. ``trail``:
-        events appended in the same script, best effort (:mod:`gateway.trail`)."""
+        not set yet; returns which ones were. Raises ``redis.RedisError``; with ``quorum``
+        also ``NotReplicated`` when too few replicas confirmed the write in time.
+        ``trail``: events appended in the same script, best effort (:mod:`gateway.trail`)."""
         keys = [*markers, self._keys.ready(queue), self._keys.messages(queue)]
         args: list[str | bytes | int] = [marker_ttl_s]
         for message_id, data in zip(ids, messages, strict=True):
             args += (message_id, data)
         if trail is not None:
             keys, args = keys + list(trail.keys), args + trail.script_args()
-        flags = self._script(keys=keys, args=args, client=self._client)
+        if quorum is None:
+            flags = self._script(keys=keys, args=args, client=self._client)
+        else:
+            flags = call_and_wait(self._client, self._script, keys, args, quorum)
         return [bool(int(flag)) for flag in flags]
 
     def load(self) -> None:

@@ -2,8 +2,9 @@
 
 Each part of the product (intake, workers, clients) keeps its own settings object next to
 its code and builds it from the environment with the helpers in :mod:`gateway.config`;
-this module holds only what all of them need: where Redis is, the key prefix, the secret
-key and where the contracts live.
+this module holds only what all of them need: where Redis is (and how to connect to it:
+:mod:`gateway.redis_connection`), the key prefix, the secret key and where the contracts
+live.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from gateway.config import (
     env_fernet_key,
     env_optional_str,
     env_str,
-    env_url,
 )
+from gateway.redis_connection import RedisSettings
 
 #: The repository root when sfgw runs from a checkout (the supported layout: the scripts
 #: install it editable), so contracts/ and generated/ sit next to the packages.
@@ -30,12 +31,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class CoreSettings:
     """Where shared state lives.
 
-    ``redis_url`` is ``None`` when ``SFGW_REDIS_URL`` is unset; commands that need Redis
-    then either start an embedded server (``sfgw demo``, the tests) or stop with a
-    message that names the variable.
+    ``redis`` is not :attr:`~RedisSettings.configured` when neither ``SFGW_REDIS_URL`` nor
+    ``SFGW_REDIS_SENTINELS`` is set; commands that need Redis then either start an
+    embedded server (``sfgw demo``, the tests) or stop with a message that names the
+    variable.
     """
 
-    redis_url: str | None
+    redis: RedisSettings
     redis_prefix: str
     secret_key: bytes | None
     contracts_dir: Path
@@ -57,7 +59,7 @@ class CoreSettings:
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"SFGW_LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR")
         return cls(
-            redis_url=env_url(env, "SFGW_REDIS_URL", None, schemes=("redis", "rediss", "unix")),
+            redis=RedisSettings.from_env(env),
             redis_prefix=prefix,
             secret_key=env_fernet_key(env, "SFGW_SECRET_KEY"),
             contracts_dir=contracts,
@@ -67,12 +69,14 @@ class CoreSettings:
             log_level=level,
         )
 
-    def require_redis_url(self) -> str:
-        if self.redis_url is None:
-            raise ConfigError(
-                "SFGW_REDIS_URL is not set; point it at your Redis, e.g. redis://127.0.0.1:6379/0"
-            )
-        return self.redis_url
+    @property
+    def redis_url(self) -> str | None:
+        """``SFGW_REDIS_URL`` (``None`` under Sentinel or when unset)."""
+        return self.redis.url
+
+    def require_redis(self) -> RedisSettings:
+        """How to reach Redis, or a :class:`ConfigError` naming the variables to set."""
+        return self.redis.require()
 
     def require_secret_key(self) -> bytes:
         if self.secret_key is None:

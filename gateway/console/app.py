@@ -40,6 +40,7 @@ from gateway.console.selection import LetterFilter, orgs, reason_groups, select
 from gateway.console.sessions import SessionStore
 from gateway.console.settings import ConsoleSettings
 from gateway.pipeline.stores import DeadLetters
+from gateway.redis_connection import connect
 from gateway.trail import build_trail
 
 log = logging.getLogger("sfgw.console")
@@ -353,8 +354,8 @@ def _local(path: str) -> bool:
 def create_app(
     settings: ConsoleSettings, client: redis.Redis | None = None
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    client = client or redis.Redis.from_url(
-        settings.core.require_redis_url(), socket_timeout=10, socket_connect_timeout=5
+    client = client or connect(
+        settings.core.require_redis(), timeout_s=10, connect_timeout_s=5, client_name="sfgw-console"
     )
     console = Console(settings, client)
     app = falcon.App(middleware=[Guard(console)])

@@ -30,7 +30,7 @@ def console_command(args: argparse.Namespace) -> int:
     # Every setting is checked here: a bad one (or a non-loopback bind without a token)
     # is one line and exit 1, not a gunicorn worker boot loop.
     settings = ConsoleSettings.from_env(bind=args.bind)
-    settings.core.require_redis_url()
+    settings.core.require_redis()
     env = dict(os.environ)
     env["SFGW_CONSOLE_BIND"] = args.bind
     argv = [

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import falcon.testing
-import redis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
@@ -42,6 +41,7 @@ from gateway.intake.app import SOAP_ROUTE_PREFIX, Endpoint, build_endpoints, cre
 from gateway.intake.enqueue import DurableQueue
 from gateway.intake.settings import IntakeSettings
 from gateway.namespaces import OUTBOUND_MESSAGE
+from gateway.redis_connection import RedisSettings, connect
 from gateway.soap import parse_envelope
 
 #: The org the throwaway gateway accepts; any valid org id would do.
@@ -90,26 +90,24 @@ class Reply:
 class IntakeUnderTest:
     """The real intake application in this process, on a Redis key prefix of its own."""
 
-    def __init__(self, redis_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, redis_settings: RedisSettings, env: dict[str, str] | None = None) -> None:
         self.prefix = f"sfgw-bindings-test-{secrets.token_hex(4)}"
         source = os.environ if env is None else env
         settings_env = {name: source[name] for name in PASSED_THROUGH if name in source}
         settings_env.update({k: v for k, v in source.items() if k.startswith("SFGW_ROUTE_")})
-        settings_env.update(
-            {
-                "SFGW_REDIS_URL": redis_url,
-                "SFGW_REDIS_PREFIX": self.prefix,
-                "SFGW_ALLOWED_ORGS": TEST_ORG,
-            }
-        )
-        self.settings = IntakeSettings.from_env(settings_env)
+        settings_env.update({"SFGW_REDIS_PREFIX": self.prefix, "SFGW_ALLOWED_ORGS": TEST_ORG})
+        settings = IntakeSettings.from_env(settings_env)
+        # The user's Redis, whichever way it is reached; the check is about contracts, not
+        # replication, so no ack waits for replicas here.
+        redis_settings = replace(redis_settings, min_replicas=0)
+        self.settings = replace(settings, core=replace(settings.core, redis=redis_settings))
         self.queue = DurableQueue(
             self.settings.core, timeout_ms=10_000, ready_timeout_ms=2_000, dedupe_ttl_s=604_800
         )
         self.endpoints = build_endpoints(self.settings)
         app = create_app(self.settings, queue=self.queue, endpoints=self.endpoints)
         self.client = falcon.testing.TestClient(app)
-        self.redis = redis.Redis.from_url(redis_url)
+        self.redis = connect(redis_settings, timeout_s=10, client_name="sfgw-bindings-test")
         self.reader = QueueReader(self.redis, self.settings.core)
 
     def post(self, contract: str, body: bytes) -> Reply:

@@ -1,9 +1,9 @@
 """The body of ``sfgw bindings test``: which contracts, which Redis, and the report.
 
-The checks themselves are in :mod:`gateway.contracttest.checks`. Redis is the one in
-``SFGW_REDIS_URL`` (used under a throwaway key prefix that is deleted afterwards; nothing
-else on that server is touched) or, when it is unset, an embedded server started for the
-run in a temporary directory.
+The checks themselves are in :mod:`gateway.contracttest.checks`. Redis is the configured
+one (``SFGW_REDIS_URL`` or ``SFGW_REDIS_SENTINELS``; used under a throwaway key prefix
+that is deleted afterwards; nothing else on that server is touched) or, when neither is
+set, an embedded server started for the run in a temporary directory.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from gateway.contracttest.checks import (
     IntakeUnderTest,
     run,
 )
+from gateway.redis_connection import RedisSettings
 from gateway.settings import CoreSettings
 
 #: Longest excerpt of a failing message printed (the whole one is written to a file).
@@ -64,10 +65,11 @@ def _embedded_server(data_dir: Path) -> EmbeddedServer:
 
 
 @contextlib.contextmanager
-def _redis(settings: CoreSettings) -> Iterator[tuple[str, str]]:
-    """A Redis URL and how to describe it: the configured one, or an embedded server."""
-    if settings.redis_url is not None:
-        yield settings.redis_url, "SFGW_REDIS_URL (throwaway key prefix)"
+def _redis(settings: CoreSettings) -> Iterator[tuple[RedisSettings, str]]:
+    """How to reach Redis and how to describe it: the configured one, or an embedded
+    server."""
+    if settings.redis.configured:
+        yield settings.redis, f"{settings.redis.describe()} (throwaway key prefix)"
         return
     with tempfile.TemporaryDirectory(prefix="sfgw-bindings-test-") as scratch:
         server = _embedded_server(Path(scratch))
@@ -76,7 +78,7 @@ def _redis(settings: CoreSettings) -> Iterator[tuple[str, str]]:
         except Exception as error:  # the server's own error says what is missing
             raise CommandError(f"cannot start the embedded Redis: {error}") from None
         try:
-            yield server.url, f"embedded Redis at {server.url}"
+            yield RedisSettings.for_url(server.url), f"embedded Redis at {server.url}"
         finally:
             server.stop()
 
@@ -116,12 +118,12 @@ def run_command(args: argparse.Namespace) -> int:
     options = ContractTestOptions(examples=args.examples, seed=seed)
     outcomes: list[ContractOutcome] = []
     started = time.monotonic()
-    with _redis(settings) as (url, where):
+    with _redis(settings) as (redis_settings, where):
         _progress(
             f"sfgw bindings test: {len(contracts)} contract(s), {options.examples} valid and "
             f"{options.examples} mutated messages each, seed {seed}, {where}"
         )
-        intake = IntakeUnderTest(url)
+        intake = IntakeUnderTest(redis_settings)
         try:
             outcomes.extend(run(intake, contracts, options, _progress))
         finally:

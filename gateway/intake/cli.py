@@ -16,7 +16,8 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Serve POST /salesforce/outbound/<contract> for every outbound-message WSDL in "
             "SFGW_CONTRACTS_DIR, plus /healthz, /readyz and /metrics. Needs SFGW_REDIS_URL "
-            "and SFGW_ALLOWED_ORGS; TLS from SFGW_TLS_CERT/SFGW_TLS_KEY/SFGW_TLS_CLIENT_CA."
+            "(or SFGW_REDIS_SENTINELS) and SFGW_ALLOWED_ORGS; TLS from "
+            "SFGW_TLS_CERT/SFGW_TLS_KEY/SFGW_TLS_CLIENT_CA."
         ),
     )
     serve.add_argument("--bind", default="127.0.0.1:8000", metavar="HOST:PORT")
@@ -42,7 +43,7 @@ def serve_command(args: argparse.Namespace) -> int:
     # Validate everything now, so a bad setting is one line and exit 1, not a gunicorn
     # worker boot loop.
     settings = IntakeSettings.from_env(env)
-    settings.core.require_redis_url()
+    settings.core.require_redis()
     if not build_endpoints(settings):
         raise CommandError(
             f"no outbound-message contracts in {settings.core.contracts_dir}; add a WSDL"

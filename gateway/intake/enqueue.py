@@ -12,6 +12,12 @@ twice. A timeout is answered with a fault; if the script did run after all, Sale
 retry is deduplicated and acked. The same script appends each notification's
 "received" event to its record's trail, after the queue writes and best effort
 (:mod:`gateway.trail`): a trail write cannot change what is enqueued or acked.
+
+With ``SFGW_REDIS_MIN_REPLICAS=N`` "Redis acknowledged" means the master *and* N replicas:
+the script and ``WAIT N`` share one pipeline, and fewer confirmations in
+``SFGW_REDIS_REPLICA_TIMEOUT_MS`` are a fault like any other enqueue failure. That holds
+for a redelivery whose markers exist too (see :class:`gateway.broker.QueueWriter`): its
+ack also waits until the replicas hold the first delivery's write.
 """
 
 from __future__ import annotations
@@ -21,11 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from gateway.broker import QueueWriter, encode_messages
 from gateway.jobs import NotificationJob
+from gateway.redis_connection import NotReplicated, connect
 from gateway.routes import Route
 from gateway.settings import CoreSettings
 from gateway.trail import TrailSettings, build_trail
@@ -54,21 +59,16 @@ class DurableQueue:
         dedupe_ttl_s: int,
         trail: TrailSettings | None = None,
     ) -> None:
-        url = core.require_redis_url()
+        settings = core.require_redis()
         self._core = core
         self._ttl = dedupe_ttl_s
-        timeout = timeout_ms / 1000
+        self._quorum = settings.quorum
         # No client-side retries: the deadline must hold, and Salesforce is the retrier.
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
+        self._client = connect(
+            settings, timeout_s=timeout_ms / 1000, retries=0, client_name="sfgw-intake"
         )
-        ready = ready_timeout_ms / 1000
-        self._probe = redis.Redis.from_url(
-            url, socket_timeout=ready, socket_connect_timeout=ready, retry=Retry(NoBackoff(), 0)
+        self._probe = connect(
+            settings, timeout_s=ready_timeout_ms / 1000, retries=0, client_name="sfgw-ready"
         )
         self._writer = QueueWriter(self._client, core)
         self._trail = build_trail(self._client, core, trail or TrailSettings(enabled=False))
@@ -87,9 +87,16 @@ class DurableQueue:
             )
         try:
             flags = self._writer.enqueue(
-                route.queue, [self.dedupe_key(j) for j in jobs], messages, ids, self._ttl,
+                route.queue,
+                [self.dedupe_key(j) for j in jobs],
+                messages,
+                ids,
+                self._ttl,
+                quorum=self._quorum,
                 trail=trail,
-            )  # fmt: skip
+            )
+        except NotReplicated as error:
+            raise EnqueueError(f"NotReplicated: {error}") from None
         except redis.RedisError as error:
             raise EnqueueError(type(error).__name__) from None
         added = sum(flags)

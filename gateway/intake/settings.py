@@ -66,6 +66,16 @@ class IntakeSettings:
                 "SFGW_TLS_CLIENT_CA needs SFGW_TLS_CERT and SFGW_TLS_KEY (mutual TLS)"
             )
         metrics_dir = env_optional_str(env, "SFGW_METRICS_DIR")
+        enqueue_timeout_ms = env_int(
+            env, "SFGW_ENQUEUE_TIMEOUT_MS", 2000, minimum=50, maximum=50_000
+        )
+        quorum = core.redis.quorum
+        if quorum is not None and quorum.timeout_ms >= enqueue_timeout_ms:
+            raise ConfigError(
+                f"SFGW_REDIS_REPLICA_TIMEOUT_MS={quorum.timeout_ms} must be below "
+                f"SFGW_ENQUEUE_TIMEOUT_MS={enqueue_timeout_ms}: the enqueue's deadline "
+                "includes waiting for the replicas"
+            )
         return cls(
             core=core,
             allowed_orgs=_allowed_orgs(env),
@@ -73,9 +83,7 @@ class IntakeSettings:
             max_body_bytes=env_int(
                 env, "SFGW_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=100 * 1024**2
             ),
-            enqueue_timeout_ms=env_int(
-                env, "SFGW_ENQUEUE_TIMEOUT_MS", 2000, minimum=50, maximum=50_000
-            ),
+            enqueue_timeout_ms=enqueue_timeout_ms,
             ready_timeout_ms=env_int(env, "SFGW_READY_TIMEOUT_MS", 500, minimum=50, maximum=10_000),
             dedupe_ttl_s=env_int(
                 env,

@@ -28,6 +28,7 @@ from gateway.pipeline.reconcile import (
 )
 from gateway.pipeline.settings import WorkerSettings
 from gateway.pipeline.stores import DeadLetters, DoneMarkers, Throughput
+from gateway.redis_connection import connect
 from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.secrets import SecretBox
 from gateway.settings import CoreSettings
@@ -35,9 +36,9 @@ from gateway.trail import build_trail
 
 
 def redis_client(core: CoreSettings) -> redis.Redis:
-    return redis.Redis.from_url(
-        core.require_redis_url(), socket_timeout=10, socket_connect_timeout=10
-    )
+    """The stores' client: patient (a few retries, 10 s per command), since a worker
+    waiting for Redis delays a message, where a worker giving up retries it."""
+    return connect(core.require_redis(), timeout_s=10, client_name="sfgw-worker")
 
 
 def salesforce_client(

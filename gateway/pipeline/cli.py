@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from gateway.cli_support import CommandError, Subparsers, parse_since, print_table
+from gateway.redis_connection import connect
 from gateway.settings import CoreSettings
 
 if TYPE_CHECKING:
@@ -72,14 +73,13 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _redis(core: CoreSettings) -> redis.Redis:
-    client = redis.Redis.from_url(
-        core.require_redis_url(), socket_timeout=10, socket_connect_timeout=5
-    )
+    settings = core.require_redis()
+    client = connect(settings, timeout_s=10, connect_timeout_s=5, client_name="sfgw-cli")
     try:
         client.ping()
     except redis.RedisError as error:
         raise CommandError(
-            f"cannot reach Redis at SFGW_REDIS_URL ({type(error).__name__}); is it running?"
+            f"cannot reach Redis at {settings.describe()} ({type(error).__name__}); is it running?"
         ) from None
     return client
 
@@ -107,7 +107,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     # Check every setting here: a bad one is one line and exit 1, not a worker boot loop.
     worker_settings = WorkerSettings.from_env()
-    worker_settings.core.require_redis_url()
+    worker_settings.core.require_redis()
     worker_settings.core.require_secret_key()
     settings = worker_settings.pipeline
     env = dict(os.environ)

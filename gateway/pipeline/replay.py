@@ -4,7 +4,9 @@ A letter goes back to the actor and queue of the stage it failed in, as a fresh 
 (new id, retry count and window). It is enqueued first and removed from the store
 second: a crash in between replays it twice, which is harmless (the ERP order is
 idempotent on the Opportunity Id, the callback writes the same values), while the other
-order could lose it.
+order could lose it. Under Sentinel the two are a fenced attempt
+(:mod:`gateway.redis_failover`): a failover in between stops the replay with an error
+before the removal, and the letter stays.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 import dramatiq
 
 from gateway.pipeline.stores import DeadLetter, DeadLetters
+from gateway.redis_failover import fenced_attempt
 
 
 def replay(
@@ -33,7 +36,9 @@ def replay(
             message_id=str(uuid.uuid4()),
             message_timestamp=int(time.time() * 1000),
         )
-        broker.enqueue(message)
-        dead_letters.replayed(letter)  # and on its record's trail, with a trail
+        # A failover between the two could lose the enqueue and keep the removal.
+        with fenced_attempt():
+            broker.enqueue(message)
+            dead_letters.replayed(letter)  # and on its record's trail, with a trail
         count += 1
     return count

@@ -24,6 +24,7 @@ from gateway.broker import attempt_of
 from gateway.pipeline import metrics
 from gateway.pipeline.callbacks.per_record import RecordFailed
 from gateway.pipeline.policy import Permanent, Retry, RetryPolicy, decide
+from gateway.redis_failover import fenced_attempt
 from gateway.secrets import redact
 
 log = logging.getLogger("sfgw.pipeline")
@@ -76,7 +77,8 @@ def run_stage(stage: str, payload: dict[str, Any], work: Work, policy: RetryPoli
         "attempt": attempt + 1,
     }
     try:
-        outcome, detail = work(attempt, first_ms, now_ms)
+        with fenced_attempt():  # a failover during it makes it fail, to be redone
+            outcome, detail = work(attempt, first_ms, now_ms)
     except Exception as error:
         elapsed = time.monotonic() - started
         metrics.LATENCY.labels(stage).observe(elapsed)

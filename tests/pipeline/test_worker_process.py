@@ -71,7 +71,7 @@ def test_worker_processes_jobs_and_exports_metrics(
     broken = notification(2, org=ORG, opp=sfid.to18("0015g00000XyZaB"))  # an Account id
     workers = start_workers(
         tmp_path,
-        redis_url=core.require_redis_url(),
+        redis_url=str(core.redis_url),
         redis_prefix=core.redis_prefix,
         env=_worker_env(sf_env),
         processes=2,
@@ -163,7 +163,7 @@ def test_sigkilled_workers_messages_are_redelivered_within_a_minute(
 
     def start(name: str) -> RunningWorkers:
         return start_workers(
-            tmp_path / name, redis_url=core.require_redis_url(), redis_prefix=core.redis_prefix,
+            tmp_path / name, redis_url=str(core.redis_url), redis_prefix=core.redis_prefix,
             env=env, processes=1, threads=2,
         )  # fmt: skip
 
