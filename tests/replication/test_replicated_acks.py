@@ -21,7 +21,9 @@ import redis
 from lxml import etree
 
 from devstack.sentinel import ReplicatedRedis
+from gateway.broker import QueueKeys
 from gateway.namespaces import SOAP11_ENVELOPE
+from gateway.settings import CoreSettings
 from tests.intake.messages import simple_message
 from tests.replication.conftest import CONTRACT, intake, stopped
 
@@ -94,7 +96,8 @@ def test_a_duplicate_is_acked_only_once_the_replica_holds_the_first_write(
     acked, _ = post(second_gateway, message)
     assert acked, "once the replica holds the first write the duplicate is acked"
     assert len(markers(on_replica, prefix)) == 7
-    queued = pair.client(master).llen(f"{prefix}:dramatiq:orders")
+    keys = QueueKeys.of(CoreSettings.from_env({"SFGW_REDIS_PREFIX": prefix}))
+    queued = pair.client(master).llen(keys.ready("orders"))
     assert queued == 7, "the duplicate enqueued nothing a second time"
 
 

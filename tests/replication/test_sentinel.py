@@ -213,7 +213,9 @@ def test_a_script_writing_on_a_replica_drops_the_connection(group: ReplicatedRed
     connection.disconnect()
     connection.connect_to(("127.0.0.1", replica))
     connection.send_command("EVAL", "return redis.call('set', KEYS[1], 'x')", 1, "k")
-    with pytest.raises(redis.ConnectionError, match="replica"):
+    # Redis wraps the refusal in the script's error, Valkey answers READONLY itself:
+    # redis-py's own handling or ours, the connection goes either way
+    with pytest.raises(redis.ConnectionError, match="replica|slave"):
         connection.read_response()
     assert connection._sock is None
 
