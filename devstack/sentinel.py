@@ -40,6 +40,9 @@ def server_argv(
     argv = [binary or redis_server_binary(), "--port", str(port), "--bind", host]
     argv += ["--dir", str(data_dir), "--save", "", "--appendonly", "yes"]
     argv += ["--appendfsync", "always", "--protected-mode", "no", "--daemonize", "no"]
+    # a replacement replica syncs at once: Valkey (and Redis 7) wait 5 s by default for
+    # more replicas to share a diskless sync, which only delays the acks that need it
+    argv += ["--repl-diskless-sync-delay", "0"]
     if replica_of is not None:
         argv += ["--replicaof", replica_of[0], str(replica_of[1])]
     return argv

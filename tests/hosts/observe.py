@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from devstack.stack import metric_total, read_metrics
+from devstack.metrics import metric_total, read_metrics
 from gateway.pipeline.stores import DeadLetters
 from gateway.settings import CoreSettings
 from mock_salesforce.outbound import render_message
