@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dramatiq
@@ -24,13 +24,15 @@ from dramatiq.brokers.redis import RedisBroker
 from gateway import sfid
 from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE, QueueKeys, make_broker
 from gateway.erp import ErpError, ErpPermanentError
+from gateway.http import requests_session
 from gateway.jobs import FieldValue, NotificationJob
 from gateway.orders import OrderRequest, PlacedOrder
 from gateway.pipeline.actors import Actors
 from gateway.pipeline.assembly import assemble
 from gateway.pipeline.orders import OrderService
 from gateway.pipeline.settings import WorkerSettings
-from gateway.salesforce.client import SalesforceClient
+from gateway.salesforce.client import SalesforceClient, build_client
+from gateway.secrets import SecretBox
 
 #: What :class:`ScriptedErp` answers for a refused reference, as the ERP would word it.
 TITLE_REQUIRED = "ValidationFault TITLE_REQUIRED: Title is required"
@@ -167,4 +169,16 @@ def notification(
         fields=deal_fields(n) if fields is None else fields,
         partner_url=f"{base_url}/services/Soap/u/62.0/{org[:15]}",
         **extra,
+    )
+
+
+def salesforce_client(api: str, settings: WorkerSettings, client: redis.Redis) -> SalesforceClient:
+    """The workers' Salesforce client on callback API ``api``, built as a worker builds it."""
+    return build_client(
+        replace(settings.salesforce, callback_api=api),
+        core=settings.core,
+        redis_client=client,
+        http=requests_session(settings.proxies, pool_size=4),
+        box=SecretBox(settings.core.require_secret_key()),
+        partner_wsdl=settings.core.contracts_dir / "salesforce" / "partner.wsdl",
     )

@@ -6,38 +6,23 @@ from the org's own counters."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 import pytest
 import redis
 
 from devstack.mocks import RunningSalesforce
-from gateway.http import requests_session
 from gateway.pipeline.settings import WorkerSettings
 from gateway.salesforce import apex
 from gateway.salesforce.apex import ApexNotDeployed
 from gateway.salesforce.api import RecordUpdate
-from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.salesforce.errors import ApexCallFailed, SalesforceError
-from gateway.secrets import SecretBox
+from tests.pipeline.harness import salesforce_client
 
 pytestmark = pytest.mark.slow
 
 APEX_APIS = ["apex_soap", "apex_rest"]
 ORDER = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
-
-
-def _client(api: str, settings: WorkerSettings, client: redis.Redis) -> SalesforceClient:
-    sf = replace(settings.salesforce, callback_api=api)
-    return build_client(
-        sf,
-        core=settings.core,
-        redis_client=client,
-        http=requests_session(settings.proxies, pool_size=4),
-        box=SecretBox(settings.core.require_secret_key()),
-        partner_wsdl=settings.core.contracts_dir / "salesforce" / "partner.wsdl",
-    )
 
 
 def calls(sf: RunningSalesforce) -> int:
@@ -55,7 +40,7 @@ def test_one_call_settles_each_record_on_its_own(
     ok, locked, rule, gone = mock_sf.create_opportunities(4)
     mock_sf.delete_opportunity(gone)
     mock_sf.set_faults(lock_ids={locked: 1}, validation_fail_ids=[rule])
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     before, fired = calls(mock_sf), mock_sf.fired()
     outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in (ok, locked, rule, gone)])
@@ -81,7 +66,7 @@ def test_a_batch_above_the_row_limit_throws_and_saves_nothing(
 ) -> None:
     ids = mock_sf.create_opportunities(5)
     mock_sf.set_apex(dml_row_limit=4)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     with pytest.raises(ApexCallFailed, match=r"System\.LimitException: Too many DML rows: 5"):
         sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in ids])
     assert all(record(mock_sf, i)["Order_Number__c"] is None for i in ids)
@@ -94,7 +79,7 @@ def test_a_record_of_another_object_makes_the_class_throw(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     (oid,) = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     account = "001000000000001AAA"
     with pytest.raises(ApexCallFailed, match="SObjectException"):
         sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER), RecordUpdate(account, ORDER)])
@@ -113,7 +98,7 @@ def test_an_org_without_the_classes_is_named_in_one_log_line(  # noqa: PLR0917 -
     monkeypatch.setattr(apex, "_warn_not_deployed", apex._NotDeployedWarning())
     (oid,) = mock_sf.create_opportunities(1)
     mock_sf.set_apex(deployed=False)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     caplog.set_level(logging.ERROR, logger="sfgw.salesforce")
     for _ in range(3):
         with pytest.raises(ApexNotDeployed) as caught:
@@ -131,7 +116,7 @@ def test_an_expired_token_is_refreshed_once_and_the_call_repeated(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     (oid,) = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     tokens, fired = mock_sf.api_usage()["token_requests"], mock_sf.fired()
     mock_sf.expire_sessions()
@@ -145,7 +130,7 @@ def test_the_daily_limit_is_a_call_level_error(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     (oid,) = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     mock_sf.set_faults(call_errors=["REQUEST_LIMIT_EXCEEDED"])
     with pytest.raises(SalesforceError) as caught:
@@ -160,7 +145,7 @@ def test_the_legacy_session_id_works_here_too(
     from gateway.salesforce.auth import AccessToken
 
     (oid,) = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     legacy = AccessToken(
         value=mock_sf.new_session_id(), instance_url=mock_sf.url, source="session_id"
     )

@@ -5,7 +5,6 @@ org's own counters."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,28 +12,14 @@ import redis
 from prometheus_client import REGISTRY
 
 from devstack.mocks import RunningSalesforce
-from gateway.http import requests_session
 from gateway.pipeline.settings import WorkerSettings
 from gateway.salesforce.api import RecordUpdate, parse_limit_info
-from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.salesforce.errors import OrgMismatch, SalesforceError
-from gateway.secrets import SecretBox
+from tests.pipeline.harness import salesforce_client
 
 pytestmark = pytest.mark.slow
 
 ORDER = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
-
-
-def _client(api: str, settings: WorkerSettings, client: redis.Redis) -> SalesforceClient:
-    sf = replace(settings.salesforce, callback_api=api)
-    return build_client(
-        sf,
-        core=settings.core,
-        redis_client=client,
-        http=requests_session(settings.proxies, pool_size=4),
-        box=SecretBox(settings.core.require_secret_key()),
-        partner_wsdl=settings.core.contracts_dir / "salesforce" / "partner.wsdl",
-    )
 
 
 def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +48,7 @@ def test_per_record_outcomes(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     ok, locked, rule, gone = four_records(mock_sf)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     calls, fired = usage(mock_sf, "api_requests"), mock_sf.fired()
     outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in (ok, locked, rule, gone)])
@@ -89,7 +74,7 @@ def test_expired_token_is_refreshed_once_then_the_call_is_repeated(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     [oid] = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     tokens, fired = usage(mock_sf, "token_requests"), mock_sf.fired()
     assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
     assert mock_sf.expire_sessions() >= 1
@@ -102,7 +87,7 @@ def test_a_second_invalid_session_is_raised_not_looped(
     settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     [oid] = mock_sf.create_opportunities(1)
-    sf = _client("rest", settings, client)
+    sf = salesforce_client("rest", settings, client)
     tokens = usage(mock_sf, "token_requests")
     sf.tokens.get()
     mock_sf.expire_sessions()
@@ -120,7 +105,7 @@ def test_limit_exceeded_is_a_call_level_error(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     [oid] = mock_sf.create_opportunities(1)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     mock_sf.set_faults(call_errors=["REQUEST_LIMIT_EXCEEDED"])
     fired = mock_sf.fired()
@@ -141,7 +126,7 @@ def test_read_opportunity(
         StageName="Closed Won",
     )  # fmt: skip
     mock_sf.delete_opportunity(gone)
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     values = sf.read_opportunity(
         mock_sf.org_id, live, ["Id", "Name", "Amount", "IsWon", "CloseDate", "AccountId"]
     )
@@ -160,7 +145,7 @@ def test_legacy_session_id_falls_back_to_oauth_when_expired(
     settings = WorkerSettings.from_env(
         {**sf_env, "SFGW_SF_USE_SESSION_ID": "true", "SFGW_SALESFORCE_HOSTS": "127.0.0.1"}
     )
-    sf = _client("rest", settings, client)
+    sf = salesforce_client("rest", settings, client)
     mock_sf.expire_sessions()  # what earlier tests left: only this test's session is live
     session = mock_sf.new_session_id()  # a valid session id, as if sent with the message
     legacy = sf.tokens.session_token(
@@ -185,7 +170,7 @@ def test_token_of_another_org_is_refused(
     settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
     [oid] = mock_sf.create_opportunities(1)
-    sf = _client("rest", settings, client)
+    sf = salesforce_client("rest", settings, client)
     other_org = "00D000000000002AAA"
     calls = usage(mock_sf, "api_requests")
     with pytest.raises(OrgMismatch) as caught:
@@ -203,7 +188,7 @@ def test_read_update_and_deleted_records(
 ) -> None:
     """Token shape (``id``, ``instance_url``), reads (REST and SOAP ``retrieve`` with its
     nil result for a deleted record) and a batch with a deleted record in it."""
-    sf = _client(api, settings, client)
+    sf = salesforce_client(api, settings, client)
     live, gone = mock_sf.create_opportunities(2)
     mock_sf.delete_opportunity(gone)
     read = sf.read_opportunity(mock_sf.org_id, live, ("Id", "Name", "Amount", "CloseDate"))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from devstack.holdproxy import HoldProxy
 from devstack.launch import RunningWorkers, start_workers
 from devstack.mocks import RunningSalesforce, start_mock_salesforce
 from devstack.processes import free_port
@@ -32,7 +33,6 @@ from gateway.pipeline.stores import DeadLetters, DoneMarkers
 from gateway.settings import CoreSettings
 from tests.pipeline.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.pipeline.harness import notification
-from tests.pipeline.hold_proxy import HoldProxy
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,8 @@ class HeldOrg:
 @pytest.fixture
 def held_org(tmp_path: Path) -> Iterator[HeldOrg]:
     port = free_port()
-    with HoldProxy("127.0.0.1", port) as proxy:
+    proxy = HoldProxy(port)
+    try:
         sf = start_mock_salesforce(
             tmp_path / "sf", gateway_url=None, port=port, client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET, env={"SFGW_MOCKSF_BASE_URL": proxy.url},
@@ -133,6 +134,8 @@ def held_org(tmp_path: Path) -> Iterator[HeldOrg]:
             yield HeldOrg(sf, proxy)
         finally:
             sf.stop()
+    finally:
+        proxy.close()
 
 
 def test_sigkilled_workers_messages_are_redelivered_within_a_minute(
@@ -171,7 +174,7 @@ def test_sigkilled_workers_messages_are_redelivered_within_a_minute(
     first = start("first")
     try:
         _enqueue(core, job)
-        assert wait_for(lambda: proxy.accepted >= 1, 30), first.child.log_tail()
+        assert wait_for(lambda: proxy.held >= 1, 30), first.child.log_tail()
         first.kill()
     finally:
         first.stop()
