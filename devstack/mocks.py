@@ -295,7 +295,7 @@ def start_mock_salesforce(
     """``port``: listen there (the caller chose it to tell others the URL before the org
     is up); ``None`` picks a free one. ``bundle``: the org bundle (SFDX project) to run
     on instead of the repository's ``salesforce/``; ``contract``: the contract whose
-    outbound messages of the bundle are active (``""``: all of them)."""
+    outbound messages of the bundle are active (``"*"``: all of them)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     db_path = workdir / "salesforce.sqlite3"

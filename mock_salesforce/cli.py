@@ -55,8 +55,8 @@ def register(subparsers: Subparsers) -> None:
         "--contract",
         action="append",
         metavar="NAME",
-        help="send only the bundle's outbound messages to this contract (repeatable; "
-        "$SFGW_MOCKSF_CONTRACTS; default: all of them)",
+        help="send the bundle's outbound messages to this contract (repeatable; * for all; "
+        "$SFGW_MOCKSF_CONTRACTS; default: opportunity_with_fields)",
     )
     serve.add_argument("--send-session-id", action="store_true", help="legacy: send SessionIds")
     serve.add_argument(

@@ -84,8 +84,10 @@ class Deployment:
         return tuple(sorted({m.contract for m in self.messages}))
 
     def chosen(self, contracts: Sequence[str]) -> list[Message]:
-        """The messages posting to ``contracts`` (all when empty); DeploymentError for a
+        """The messages posting to ``contracts`` (all for ``*``); DeploymentError for a
         contract no message of the bundle posts to."""
+        if "*" in contracts:
+            return list(self.messages)
         for name in contracts:
             if name not in self.contracts:
                 have = ", ".join(self.contracts) or "none"
@@ -93,7 +95,7 @@ class Deployment:
                     f"contract {name}: no outbound message of the bundle at {self.root} posts "
                     f"to /salesforce/outbound/{name} (its messages post to: {have})"
                 )
-        return [m for m in self.messages if not contracts or m.contract in contracts]
+        return [m for m in self.messages if m.contract in contracts]
 
     def triggers_for(self, contract: str) -> tuple[Trigger, ...]:
         """The flows that send the bundle's messages to ``contract`` (none: never sent)."""

@@ -28,6 +28,9 @@ from gateway.settings import PROJECT_ROOT
 DEFAULT_ORG_ID = sfid.to18("00D5g000004SfGw")
 #: The org bundle the mock org runs unless SFGW_MOCKSF_BUNDLE names another SFDX project.
 DEFAULT_BUNDLE = PROJECT_ROOT / "salesforce"
+#: The bundle's messages the org sends unless SFGW_MOCKSF_CONTRACTS says (``*``: all): the
+#: repository's bundle has one per contract, and a win sent to both is two orders' work.
+DEFAULT_CONTRACTS = ("opportunity_with_fields",)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class SalesforceSettings:
     base_url: str | None
     gateway_url: str | None
     #: Which of the bundle's outbound messages are active, by the contract (route) they
-    #: post to; empty: all of them.
+    #: post to; ``*``: all of them.
     contracts: tuple[str, ...]
     send_session_id: bool
     time_scale: float
@@ -93,7 +96,7 @@ class SalesforceSettings:
             api_version=version,
             base_url=env_url(env, "SFGW_MOCKSF_BASE_URL", None, schemes=("http", "https")),
             gateway_url=env_url(env, "SFGW_MOCKSF_GATEWAY_URL", None, schemes=("http", "https")),
-            contracts=env_list(env, "SFGW_MOCKSF_CONTRACTS"),
+            contracts=env_list(env, "SFGW_MOCKSF_CONTRACTS") or DEFAULT_CONTRACTS,
             send_session_id=env_bool(env, "SFGW_MOCKSF_SEND_SESSION_ID", False),
             time_scale=env_float(env, "SFGW_MOCKSF_TIME_SCALE", 1.0, minimum=0.001),
             min_attempt_timeout=env_float(

@@ -20,10 +20,12 @@ import pytest
 import requests
 
 from devstack.mocks import RunningSalesforce, start_mock_salesforce
+from gateway.config import ConfigError
 from gateway.namespaces import PARTNER, PARTNER_SOBJECT, SOAP11_ENVELOPE
 from gateway.soap import parse_envelope
 from mock_salesforce import deployment, formula
 from mock_salesforce.deployment import DEFAULT_BUNDLE, DeploymentError
+from mock_salesforce.settings import SalesforceSettings
 from mock_salesforce.triggers import Trigger
 
 from .conftest import Listener
@@ -163,6 +165,17 @@ def test_the_repository_bundle_as_the_mock_org_runs_it() -> None:
     assert deployed.apex_deployed
 
 
+def test_contracts_choose_among_the_bundles_messages(tmp_path: Path) -> None:
+    deployed = deployment.load(DEFAULT_BUNDLE)
+    assert [m.contract for m in deployed.chosen(["opportunity_id_only"])] == ["opportunity_id_only"]
+    assert len(deployed.chosen(["*"])) == 2
+    message = r"shipment: no outbound message .* post to: opportunity_id_only, opportunity_with"
+    with pytest.raises(DeploymentError, match=message):
+        deployed.chosen(["shipment"])
+    with pytest.raises(ConfigError, match="SFGW_MOCKSF_BUNDLE"):
+        SalesforceSettings.from_env({"SFGW_MOCKSF_BUNDLE": str(tmp_path)})
+
+
 def test_an_unsupported_flow_condition_stops_the_load_naming_it(tmp_path: Path) -> None:
     root = bundle_copy(
         tmp_path, {WITH_FIELDS_FLOW: formula_is("PRIORVALUE({!$Record.Amount}) > 0")}
@@ -203,7 +216,7 @@ def run_org(workdir: Path, listener: Listener, bundle: Path | None) -> RunningSa
     """An org on ``bundle`` (None: the repository's) sending every message of it to the
     listener's ``ack`` path."""
     return start_mock_salesforce(
-        workdir, gateway_url=f"{listener.url}/ack", contract="", time_scale=1000.0, bundle=bundle
+        workdir, gateway_url=f"{listener.url}/ack", contract="*", time_scale=1000.0, bundle=bundle
     )
 
 
