@@ -20,7 +20,7 @@ a message that posts somewhere else than a gateway route).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -103,14 +103,20 @@ class Deployment:
 
     def check_formula(self, text: str, on_create: bool) -> None:
         """FormulaError unless the org can evaluate ``text`` on its Opportunities."""
-        formula.check(text, self._field_type, on_create)
+        formula.check(text, field_types(self.schema), on_create)
 
-    def _field_type(self, name: str) -> tuple[str, str] | None:
-        spec = self.schema.field(name)
+
+def field_types(schema: ObjectSchema) -> Callable[[str], tuple[str, str] | None]:
+    """How :func:`mock_salesforce.formula.check` learns a field's (kind, describe type)."""
+
+    def field_type(name: str) -> tuple[str, str] | None:
+        spec = schema.field(name)
         return None if spec is None else (spec.kind, spec.type)
 
+    return field_type
 
-def _trigger(flow: FlowTrigger, deployment_schema: ObjectSchema) -> Trigger:
+
+def _trigger(flow: FlowTrigger, schema: ObjectSchema) -> Trigger:
     record_trigger = flow.record_trigger_type or ""
     if record_trigger not in ("Create", "Update", "CreateAndUpdate"):
         raise DeploymentError(
@@ -119,13 +125,8 @@ def _trigger(flow: FlowTrigger, deployment_schema: ObjectSchema) -> Trigger:
         )
     trigger = Trigger(flow.flow, record_trigger, flow.filter_formula, flow.requires_change)
     if flow.filter_formula is not None:
-
-        def field_type(name: str) -> tuple[str, str] | None:
-            spec = deployment_schema.field(name)
-            return None if spec is None else (spec.kind, spec.type)
-
         try:
-            formula.check(flow.filter_formula, field_type, trigger.on_create)
+            formula.check(flow.filter_formula, field_types(schema), trigger.on_create)
         except formula.FormulaError as error:
             raise DeploymentError(
                 f"{flow.source}: filterFormula {flow.filter_formula!r}: {error}"

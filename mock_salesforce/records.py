@@ -19,9 +19,7 @@ from typing import Any
 
 from gateway import sfid
 from mock_salesforce import values
-from mock_salesforce.schema import KEY_PREFIXES, OPEN_STAGES, WON_STAGE, FieldSpec, ObjectSchema
-
-__all__ = ["OPEN_STAGES", "WON_STAGE", "ApiError", "Validated", "check_id", "validate_changes"]
+from mock_salesforce.schema import KEY_PREFIXES, FieldSpec, ObjectSchema
 
 
 @dataclass(frozen=True)

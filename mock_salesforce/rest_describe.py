@@ -17,7 +17,7 @@ import falcon
 
 from mock_salesforce import versions
 from mock_salesforce.org import Org
-from mock_salesforce.rest import NOT_FOUND, is_object, rest_error, version_refusal
+from mock_salesforce.rest import NOT_FOUND, is_object, rest_error
 from mock_salesforce.schema import FieldSpec, ObjectSchema
 
 #: The resources of a version the mock serves (``GET /services/data/vXX.X/``).
@@ -149,8 +149,3 @@ class LimitsResource:
         limit = self.org.api_limit()
         used = self.org.store.usage()
         resp.media = {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)}}
-
-
-def check_version(org: Org, resp: falcon.Response, version: str) -> bool:
-    """For routes outside the guard: True when the version is served."""
-    return not version_refusal(resp, org, version)
