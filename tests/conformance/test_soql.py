@@ -30,6 +30,7 @@ SCHEMA = deployment.load(deployment.DEFAULT_BUNDLE).schema
 
 
 def today() -> dt.date:
+    """The org's today (GMT); the date tests assume they do not straddle midnight UTC."""
     return dt.datetime.now(dt.UTC).date()
 
 
