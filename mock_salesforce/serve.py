@@ -31,9 +31,12 @@ def deploy(store: OrgStore, settings: SalesforceSettings) -> deployment.Deployme
     ConfigError names what in the bundle or the settings cannot run."""
     try:
         deployed = deployment.load(settings.bundle_path)
+    except deployment.DeploymentError as error:
+        raise ConfigError(f"SFGW_MOCKSF_BUNDLE={settings.bundle_path}: {error}") from None
+    try:
         chosen = deployed.chosen(settings.contracts)
     except deployment.DeploymentError as error:
-        raise ConfigError(f"SFGW_MOCKSF_BUNDLE: {error}") from None
+        raise ConfigError(f"SFGW_MOCKSF_CONTRACTS: {error}") from None
     for message in chosen:
         try:
             __import__(f"generated.{message.contract}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -182,6 +184,19 @@ def test_an_unsupported_flow_condition_stops_the_load_naming_it(tmp_path: Path) 
     )
     with pytest.raises(DeploymentError, match=r"Sfgw_Send_Opportunity_With_Fields.*PRIORVALUE"):
         deployment.load(root)
+
+
+def test_serve_refuses_such_a_bundle_in_one_line_naming_the_file(tmp_path: Path) -> None:
+    root = bundle_copy(tmp_path, {WITH_FIELDS_FLOW: formula_is("{!$User.Id} = 'x'")})
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "salesforce", "serve", "--bundle", str(root),
+         "--db", str(tmp_path / "org.sqlite3"), "--bind", "127.0.0.1:1", "--no-sender"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"sfgw: error: SFGW_MOCKSF_BUNDLE={root}: ")
+    assert "Sfgw_Send_Opportunity_With_Fields.flow-meta.xml" in line and "{!$User.Id}" in line
 
 
 def test_ischanged_in_a_flow_that_runs_on_create_stops_the_load(tmp_path: Path) -> None:
