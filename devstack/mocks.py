@@ -182,6 +182,11 @@ class RunningSalesforce:
         rows: list[dict[str, Any]] = self._admin("PUT", "definitions", definitions)
         return rows
 
+    def queued_notifications(self) -> int:
+        """How many notifications the org's flows have queued (sent or not): a save that
+        ran no flow leaves it unchanged, at once."""
+        return int(self._admin("GET", "notifications")["queued"])
+
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Change the fields given of the org's fault document (``mock_salesforce.faults``:
         ``lock_probability``, ``lock_first_attempt``, ``lock_ids``, ``call_errors``,
@@ -285,9 +290,12 @@ def start_mock_salesforce(
     env: Mapping[str, str] | None = None,
     startup_timeout: float = 60.0,
     port: int | None = None,
+    bundle: Path | None = None,
 ) -> RunningSalesforce:
     """``port``: listen there (the caller chose it to tell others the URL before the org
-    is up); ``None`` picks a free one."""
+    is up); ``None`` picks a free one. ``bundle``: the org bundle (SFDX project) to run
+    on instead of the repository's ``salesforce/``; ``contract``: the contract whose
+    outbound messages of the bundle are active (``"*"``: all of them)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     db_path = workdir / "salesforce.sqlite3"
@@ -309,6 +317,8 @@ def start_mock_salesforce(
     )
     if gateway_url:
         child_env["SFGW_MOCKSF_GATEWAY_URL"] = gateway_url
+    if bundle is not None:
+        child_env["SFGW_MOCKSF_BUNDLE"] = str(bundle)
     if jwt_cert_pem is not None:
         cert = workdir / "jwt_cert.pem"
         cert.write_bytes(jwt_cert_pem.encode() if isinstance(jwt_cert_pem, str) else jwt_cert_pem)

@@ -119,10 +119,15 @@ class OneOpportunity:
         """Change a record as a sales rep would (no API usage counted, rule applies)."""
         _loopback_only(req)
         from mock_salesforce.records import validate_changes
+        from mock_salesforce.values import JsonValueError
 
-        checked = validate_changes(_media(req))
+        try:
+            checked = validate_changes(_media(req), self.org.schema)
+        except JsonValueError as error:
+            raise falcon.HTTPBadRequest(description=str(error)) from None
         if checked.errors or self.org.store.get(oid) is None:
-            raise falcon.HTTPBadRequest(description="unknown record or invalid fields")
+            reasons = "; ".join(e.message for e in checked.errors) or f"no Opportunity {oid}"
+            raise falcon.HTTPBadRequest(description=reasons)
         self.org.store.update(oid, checked.changes)
         resp.media = opportunity_view(self.org.store.get(oid) or {})
 
@@ -148,25 +153,66 @@ class Definitions:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         _loopback_only(req)
-        resp.media = [d.__dict__ for d in self.org.store.definitions()]
+        resp.media = [d.view() for d in self.org.store.definitions()]
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Replace the definitions. Each runs the bundle's flows for its contract (and
+        sends the fields of the bundle's message) unless it gives its own ``triggers``
+        (``[{flow, formula, record_trigger_type, requires_change}]``) and ``fields``."""
         _loopback_only(req)
         body = req.get_media()
         if not isinstance(body, list) or not all(
             isinstance(d, dict) and {"name", "contract", "endpoint_url"} <= d.keys() for d in body
         ):
             raise falcon.HTTPBadRequest(
-                description="expected a list of {name, contract, endpoint_url, include_session_id}"
+                description="expected a list of {name, contract, endpoint_url, "
+                "include_session_id, fields, triggers}"
             )
-        for spec in body:
-            try:
-                __import__(f"generated.{spec['contract']}")
-            except ImportError:
-                raise falcon.HTTPBadRequest(
-                    description=f"unknown contract {spec['contract']}"
-                ) from None
-        resp.media = [d.__dict__ for d in self.org.store.set_definitions(body)]
+        try:
+            specs = [self._resolved(spec) for spec in body]
+        except ValueError as error:
+            raise falcon.HTTPBadRequest(description=str(error)) from None
+        resp.media = [d.view() for d in self.org.store.set_definitions(specs)]
+
+    def _resolved(self, spec: dict[str, Any]) -> dict[str, Any]:
+        from mock_salesforce import formula, triggers
+
+        contract = str(spec["contract"])
+        try:
+            __import__(f"generated.{contract}")
+        except ImportError:
+            raise ValueError(f"unknown contract {contract}") from None
+        deployment = self.org.deployment
+        if spec.get("triggers") is not None:
+            chosen = triggers.from_specs(spec["triggers"])
+            for trigger in chosen:
+                if trigger.formula is not None:
+                    try:
+                        deployment.check_formula(trigger.formula, trigger.on_create)
+                    except formula.FormulaError as error:
+                        raise ValueError(f"trigger {trigger.flow}: {error}") from None
+        else:
+            chosen = deployment.triggers_for(contract)
+            if not chosen:
+                raise ValueError(
+                    f"definition {spec['name']}: no flow of the org bundle sends a message to "
+                    f'contract {contract}; give its "triggers"'
+                )
+        fields = spec.get("fields")
+        if fields is None:
+            sent = {m.fields for m in deployment.messages if m.contract == contract}
+            fields = list(sent.pop()) if len(sent) == 1 else None
+        return {**spec, "triggers": chosen, "fields": fields}
+
+
+class Notifications:
+    def __init__(self, org: Org) -> None:
+        self.org = org
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """How many notifications the flows queued (before any is batched or sent)."""
+        _loopback_only(req)
+        resp.media = {"queued": self.org.store.queued_notifications()}
 
 
 class Faults:
@@ -199,7 +245,7 @@ class Apex:
         _loopback_only(req)
         try:
             classes = self.org.store.set_apex_classes(
-                _media(req), deployed_by_default=self.org.settings.apex_deployed
+                _media(req), deployed_by_default=self.org.apex_by_default
             )
         except ValueError as error:
             raise falcon.HTTPBadRequest(description=str(error)) from None
@@ -265,6 +311,7 @@ def register_admin(app: falcon.App[Any, Any], org: Org) -> None:
     app.add_route("/admin/opportunities/{oid}", OneOpportunity(org))
     app.add_route("/admin/deliveries", Deliveries(org))
     app.add_route("/admin/definitions", Definitions(org))
+    app.add_route("/admin/notifications", Notifications(org))
     app.add_route("/admin/faults", Faults(org))
     app.add_route("/admin/apex", Apex(org))
     app.add_route("/admin/usage", Usage(org))

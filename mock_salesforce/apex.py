@@ -103,7 +103,7 @@ def apply_updates(org: Org, updates: Sequence[OrderUpdate]) -> list[dict[str, An
         (u.opportunity_id, {"Order_Number__c": u.order_number, "Order_Status__c": u.order_status})
         for u in updates
     ]
-    saved = save(org.store, items, all_or_none=False, rng=org.rng)
+    saved = save(org.store, org.schema, items, all_or_none=False, rng=org.rng)
     return [_result(update, result) for update, result in zip(updates, saved, strict=True)]
 
 

@@ -46,10 +46,17 @@ def register(subparsers: Subparsers) -> None:
         "--gateway-url", metavar="URL", help="gateway base URL ($SFGW_MOCKSF_GATEWAY_URL)"
     )
     serve.add_argument(
+        "--bundle",
+        metavar="PATH",
+        help="the org bundle (SFDX project) the org runs on ($SFGW_MOCKSF_BUNDLE; default: "
+        "the repository's salesforce/)",
+    )
+    serve.add_argument(
         "--contract",
         action="append",
         metavar="NAME",
-        help="outbound-message contract to define (repeatable; $SFGW_MOCKSF_CONTRACTS)",
+        help="send the bundle's outbound messages to this contract (repeatable; * for all; "
+        "$SFGW_MOCKSF_CONTRACTS; default: opportunity_with_fields)",
     )
     serve.add_argument("--send-session-id", action="store_true", help="legacy: send SessionIds")
     serve.add_argument(
@@ -88,6 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["SFGW_MOCKSF_GATEWAY_URL"] = args.gateway_url
     if args.contract:
         os.environ["SFGW_MOCKSF_CONTRACTS"] = ",".join(args.contract)
+    if args.bundle:
+        os.environ["SFGW_MOCKSF_BUNDLE"] = args.bundle
     if args.send_session_id:
         os.environ["SFGW_MOCKSF_SEND_SESSION_ID"] = "true"
     if args.time_scale is not None:

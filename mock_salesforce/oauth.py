@@ -1,6 +1,11 @@
 """The OAuth 2.0 token endpoint's decisions (pure): client credentials and JWT bearer.
 
 Error shapes are Salesforce's: HTTP 400 with ``{"error": ..., "error_description": ...}``.
+The client credentials may come in the body (``client_id``, ``client_secret``) or as HTTP
+Basic (``Authorization: Basic base64(id:secret)``, RFC 6749 2.3.1), which is how
+simple-salesforce sends them. A client-credentials response is signed as Salesforce
+documents: ``signature`` is the Base64 HMAC-SHA256 of ``id`` + ``issued_at`` keyed with
+the consumer secret.
 The JWT is verified as Salesforce documents: RS256 signature against the connected app's
 certificate, ``iss`` = consumer key, ``sub`` = the pre-authorised username, ``aud`` = the
 login URL, ``exp`` not passed (about 3 minutes of clock skew allowed).
@@ -8,11 +13,15 @@ login URL, ``exp`` not passed (about 3 minutes of clock skew allowed).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import jwt
 from cryptography import x509
@@ -58,6 +67,28 @@ class OAuthConfig:
     ) -> OAuthConfig:
         key = load_public_key(cert.read_bytes()) if cert is not None else None
         return cls(client_id, client_secret, username, login_url, key)
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(client id, secret) of an ``Authorization: Basic`` header; None when there is none.
+    Both parts are form-encoded before Base64 (RFC 6749 2.3.1), so they are decoded."""
+    scheme, _, value = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise OAuthError("invalid_client", "invalid client credentials") from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise OAuthError("invalid_client", "invalid client credentials")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def signature(identity: str, issued_at: str, secret: str) -> str:
+    """Salesforce's token signature: Base64 HMAC-SHA256 of ``id + issued_at``."""
+    digest = hmac.new(secret.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
 
 
 def check_grant(form: Mapping[str, str], config: OAuthConfig, now: float) -> str:

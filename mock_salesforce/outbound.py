@@ -2,8 +2,9 @@
 
 The payload is the record's state when the message is *sent* (not when it was queued),
 as Salesforce does; a deleted record goes out with no data but its Id. Fields are the
-ones the contract's ``Opportunity`` type declares, so the id-only contract sends only
-``Id`` and the with-fields contract sends its eight fields.
+ones the outbound message's definition lists (the workflow's ``fields``), or, for a
+definition without them, the ones the contract's ``Opportunity`` type declares; ``Id``
+always.
 """
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ def render_message(
     partner_url: str,
     notifications: Sequence[tuple[str, str]],
     records: Mapping[str, Mapping[str, Any]],
+    fields: Sequence[str] | None = None,
 ) -> bytes:
-    """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)]."""
+    """A SOAP 1.1 envelope for ``notifications``: [(notification id, record id)];
+    ``fields``: the API names to send (None: every field of the contract)."""
+    sent = None if fields is None else {name.lower() for name in fields}
     binder = binder_for(contract)
     opportunity_cls = _opportunity_class(binder)
     notification_cls = binder.type_class(f"{{{OUTBOUND_MESSAGE}}}OpportunityNotification")
@@ -83,6 +87,8 @@ def render_message(
             for f in dataclasses.fields(opportunity_cls):
                 api = f.metadata.get("name", f.name)
                 if f.name in ("id", "fields_to_null") or api not in record:
+                    continue
+                if sent is not None and api.lower() not in sent:
                     continue
                 kwargs[f.name] = _value(api, record[api])
         sobject = opportunity_cls(**kwargs)
@@ -106,18 +112,21 @@ def render_message(
         notification=items,
     )
     rendered = binder.render(message)
-    if deleted:
-        rendered = _strip_deleted(rendered, deleted)
+    if deleted or sent is not None:
+        rendered = _strip(rendered, set(deleted), sent)
     return envelope(rendered)
 
 
-def _strip_deleted(rendered: bytes, indexes: Sequence[int]) -> bytes:
-    """A deleted record's notification carries no data but its Id (xsdata would write
-    every nillable field as ``xsi:nil``, which would claim the fields are empty)."""
+def _strip(rendered: bytes, deleted: set[int], sent: set[str] | None) -> bytes:
+    """Leave out what is not sent: a deleted record's data but its Id, and fields the
+    message does not list (xsdata would write every nillable field as ``xsi:nil``, which
+    would claim the fields are empty)."""
     root = etree.fromstring(rendered)
-    sobjects = list(root.iter(f"{{{OUTBOUND_MESSAGE}}}sObject"))
-    for index in indexes:
-        for child in list(sobjects[index]):
-            if etree.QName(child).localname != "Id":
-                sobjects[index].remove(child)
+    for index, sobject in enumerate(root.iter(f"{{{OUTBOUND_MESSAGE}}}sObject")):
+        for child in list(sobject):
+            name = etree.QName(child).localname
+            if name == "Id":
+                continue
+            if index in deleted or (sent is not None and name.lower() not in sent):
+                sobject.remove(child)
     return etree.tostring(root)

@@ -18,8 +18,9 @@ from gateway import sfid
 from gateway.bindings.binder import BindingError, ContractBinder
 from gateway.namespaces import PARTNER, PARTNER_FAULT, PARTNER_SOBJECT, SOAP11_ENVELOPE, XSI
 from gateway.soap import SoapParseError, envelope, parse_envelope
+from mock_salesforce import versions
 from mock_salesforce.admission import admit
-from mock_salesforce.records import FIELDS, canonical_field, iso_datetime
+from mock_salesforce.records import ApiError, iso_datetime
 from mock_salesforce.updates import MAX_RECORDS, save
 
 if TYPE_CHECKING:
@@ -66,13 +67,20 @@ def client_fault(message: str) -> bytes:
     ).encode()
 
 
-def handle(org: Org, body: bytes, org15: str) -> tuple[int, bytes]:
+def handle(org: Org, body: bytes, org15: str | None, version: str = "") -> tuple[int, bytes]:
+    """One Partner call; ``org15`` is the org id of the URL (``PartnerUrl`` carries it,
+    a login's ``serverUrl`` too; ``/services/Soap/u/62.0`` alone works as well)."""
+    if versions.check(version, versions.newest_for(org.settings.api_version), soap=True):
+        return 500, fault(
+            "UNSUPPORTED_API_VERSION", f"Invalid Api version specified on URL: {version}"
+        )
     try:
         env = parse_envelope(body)
     except SoapParseError as error:
         return 500, client_fault(str(error))
     session = _header_value(env.header, "SessionHeader", "sessionId")
-    refusal = admit(org, session if org15[:15] == org.settings.org_id15 else None)
+    same_org = org15 is None or org15[:15] == org.settings.org_id15
+    refusal = admit(org, session if same_org else None)
     if refusal is not None:
         return refusal.soap_status, fault(refusal.code, _SOAP_MESSAGES[refusal.code])
     payload = env.payload
@@ -139,33 +147,27 @@ def _update(org: Org, payload: etree._Element, all_or_none: bool) -> tuple[int, 
             "UNKNOWN_EXCEPTION", "Too many records: update accepts at most 200 sObjects"
         )
     items: list[tuple[object, dict[str, object]]] = []
-    wrong_type: set[int] = set()
+    refused: dict[int, ApiError] = {}
     for index, (sobject, values) in enumerate(zip(request.s_objects, field_values, strict=True)):
-        if sobject.type_value != "Opportunity":
-            wrong_type.add(index)
+        if sobject.type_value != org.schema.name:
+            refused[index] = ApiError("INVALID_TYPE", "Must send a concrete entity type.")
         changes = dict(values)
         for name in sobject.fields_to_null:
             changes[name] = None
         items.append((sobject.id, changes))
-    results = save(org.store, items, all_or_none=all_or_none, rng=org.rng)
+    results = save(org.store, org.schema, items, all_or_none=all_or_none, source="text",
+                   refused=refused, rng=org.rng)  # fmt: skip
     save_result = _binder.type_class(f"{{{PARTNER}}}SaveResult")
     error_cls = _binder.type_class(f"{{{PARTNER}}}Error")
     status_code = _binder.field_type(error_cls, "statusCode")
     rendered = []
-    for index, result in enumerate(results):
+    for result in results:
         errors = [
             error_cls(
                 fields=list(e.fields), message=e.message, status_code=status_code(e.status_code)
             )
             for e in result.errors
         ]
-        if index in wrong_type:
-            errors = [
-                error_cls(
-                    message="Must send a concrete entity type.",
-                    status_code=status_code.INVALID_TYPE,
-                )
-            ]
         rendered.append(save_result(errors=errors, id=result.id or "", success=not errors))
     body = _binder.render(_binder.element_class(f"{{{PARTNER}}}updateResponse")(result=rendered))
     return 200, envelope(_nil_empty_ids(body), _limit_header(org))
@@ -185,7 +187,7 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
         request = _binder.bind(payload, _binder.element_class(f"{{{PARTNER}}}retrieve"))
     except BindingError as error:
         return 500, client_fault(f"retrieve: {error}")
-    if request.s_object_type != "Opportunity":
+    if request.s_object_type.lower() != org.schema.name.lower():
         return 500, fault(
             "INVALID_TYPE",
             f"sObject type '{request.s_object_type}' is not supported.",
@@ -193,7 +195,7 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
         )
     names = []
     for raw in request.field_list.split(","):
-        spec = canonical_field(raw.strip())
+        spec = org.schema.field(raw.strip())
         if spec is None:
             return 500, fault(
                 "INVALID_FIELD",
@@ -207,7 +209,6 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
     if len(request.ids) > 2000:
         return 500, fault("UNKNOWN_EXCEPTION", "retrieve accepts at most 2000 ids")
     records = org.store.get_many([sfid.to18(i) for i in request.ids])
-    kinds = {f.name: f.kind for f in FIELDS}
     sobject_cls = _binder.type_class(f"{{{PARTNER_SOBJECT}}}sObject")
     results: list[Any] = []
     missing: list[int] = []
@@ -222,8 +223,11 @@ def _retrieve(org: Org, payload: etree._Element) -> tuple[int, bytes]:  # noqa: 
             if name == "Id":
                 continue
             value = record.get(name)
-            if kinds[name] == "datetime":
+            kind = org.schema.field(name).kind  # type: ignore[union-attr]
+            if kind == "datetime":
                 value = (iso_datetime(value) or "").replace("+0000", "Z") or None
+            elif kind == "boolean":
+                value = bool(value)
             attributes = {} if value is not None else {f"{{{XSI}}}nil": "true"}
             text = None if value is None else _text(value)
             fields.append(

@@ -1,7 +1,13 @@
-"""The Opportunity object as the org sees it: fields, stages and update validation.
+"""What a save may write onto an Opportunity, checked the way Salesforce checks it (pure).
 
-Pure functions only. The REST, SOAP and admin shells all call :func:`validate_changes`
-so that a bad field gets the same Salesforce status code whichever API the caller uses.
+The REST, SOAP, Apex and admin shells all call :func:`validate_changes` with the org's
+schema (standard fields plus the bundle's custom fields, :mod:`mock_salesforce.schema`),
+so a bad field gets the same status code whichever API the caller uses. Values are first
+read as the API delivers them (:mod:`mock_salesforce.values`), then held to the field's
+rules: ``STRING_TOO_LONG`` past its length, ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``
+for a value outside a restricted picklist, ``MALFORMED_ID`` for a lookup that is not an
+id of its object, ``REQUIRED_FIELD_MISSING`` for a required field left empty. Uniqueness
+needs the other records and is :mod:`mock_salesforce.updates`'s.
 """
 
 from __future__ import annotations
@@ -9,49 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway import sfid
-
-WON_STAGE = "Closed Won"
-LOST_STAGE = "Closed Lost"
-OPEN_STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Negotiation/Review")
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    name: str
-    kind: str  # id, string, double, date, datetime, boolean
-    updateable: bool
-    max_length: int | None = None
-    label: str = ""
-
-
-FIELDS: tuple[FieldDef, ...] = (
-    FieldDef("Id", "id", False),
-    FieldDef("AccountId", "id", True, label="Account ID"),
-    FieldDef("Amount", "double", True),
-    FieldDef("CloseDate", "date", True, label="Close Date"),
-    FieldDef("IsClosed", "boolean", False),
-    FieldDef("IsWon", "boolean", False),
-    FieldDef("LastModifiedDate", "datetime", False),
-    FieldDef("Name", "string", True, 120, "Name"),
-    FieldDef("Order_Number__c", "string", True, 80, "Order Number"),
-    FieldDef("Order_Status__c", "string", True, 40, "Order Status"),
-    FieldDef("StageName", "string", True, 255, "Stage"),
-    FieldDef("SystemModstamp", "datetime", False),
-    FieldDef("CreatedDate", "datetime", False),
-)
-FIELD_BY_LOWER = {f.name.lower(): f for f in FIELDS}
-
-
-def canonical_field(name: str) -> FieldDef | None:
-    """Salesforce field names are case-insensitive."""
-    return FIELD_BY_LOWER.get(name.lower())
-
-
-def stage_flags(stage: str | None) -> tuple[bool, bool]:
-    """(IsClosed, IsWon) for a stage, as the OpportunityStage mapping sets them."""
-    return (stage in (WON_STAGE, LOST_STAGE), stage == WON_STAGE)
+from mock_salesforce import values
+from mock_salesforce.schema import KEY_PREFIXES, FieldSpec, ObjectSchema
 
 
 @dataclass(frozen=True)
@@ -82,25 +50,38 @@ def check_id(value: object, prefix: str = "006", label: str = "Opportunity ID") 
     return None
 
 
-def validate_changes(changes: Mapping[str, object]) -> Validated:
-    """Check an update the way Salesforce does; returns canonical names and any errors.
+def validate_changes(
+    changes: Mapping[str, object],
+    schema: ObjectSchema,
+    *,
+    source: str = "json",
+    creating: bool = False,
+) -> Validated:
+    """Check a save the way Salesforce does; returns canonical names and any errors.
 
     Order of checks follows what callers see from a real org: unknown field first
-    (INVALID_FIELD), then read-only fields (INVALID_FIELD_FOR_INSERT_UPDATE), then values
-    (STRING_TOO_LONG, MALFORMED_ID on lookups, type errors).
+    (INVALID_FIELD), then fields the caller may not write (INVALID_FIELD_FOR_INSERT_UPDATE),
+    then each value. ``source`` is ``json`` (REST: a value of the wrong type raises
+    :class:`~mock_salesforce.values.JsonValueError` for the whole request) or ``text``
+    (SOAP: the record fails with INVALID_TYPE_ON_FIELD_IN_RECORD).
     """
     result = Validated()
-    unknown = [name for name in changes if canonical_field(name) is None]
+    unknown = [name for name in changes if schema.field(name) is None]
     if unknown:
         result.errors.append(
             ApiError(
                 "INVALID_FIELD",
-                f"No such column '{unknown[0]}' on sobject of type Opportunity",
+                f"No such column '{unknown[0]}' on sobject of type {schema.name}",
                 tuple(unknown),
             )
         )
         return result
-    readonly = [canonical_field(n).name for n in changes if not canonical_field(n).updateable]  # type: ignore[union-attr]
+    specs = {name: schema.field(name) for name in changes}
+    readonly = [
+        spec.name
+        for spec in specs.values()
+        if spec is not None and not (spec.createable if creating else spec.updateable)
+    ]
     if readonly:
         result.errors.append(
             ApiError(
@@ -112,66 +93,71 @@ def validate_changes(changes: Mapping[str, object]) -> Validated:
             )
         )
         return result
-    for name, value in changes.items():
-        spec = canonical_field(name)
+    missing: list[str] = []
+    for name, raw in changes.items():
+        spec = specs[name]
         if spec is None:  # pragma: no cover - unknown names returned above
             continue
-        error = _check_value(spec, value)
-        if error is not None:
-            result.errors.append(error)
+        try:
+            value = values.from_json(spec, raw) if source == "json" else values.from_text(spec, raw)  # type: ignore[arg-type]
+        except values.TextValueError as error:
+            result.errors.append(ApiError(error.code, str(error), (spec.name,)))
+            continue
+        if value is None and spec.required:
+            missing.append(spec.name)
+            continue
+        refused = _check_value(spec, value)
+        if refused is not None:
+            result.errors.append(refused)
         else:
-            result.changes[spec.name] = _normalise(spec, value)
+            result.changes[spec.name] = _stored(spec, value)
+    if creating:
+        missing += [f.name for f in schema.fields if f.required and f.name not in result.changes]
+    if missing:
+        unique = list(dict.fromkeys(missing))
+        result.errors.insert(
+            0,
+            ApiError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(unique)}]",
+                tuple(unique),
+            ),
+        )
     return result
 
 
-def _check_value(spec: FieldDef, value: object) -> ApiError | None:  # noqa: PLR0911
+def _check_value(spec: FieldSpec, value: Any) -> ApiError | None:
     if value is None:
-        if spec.name in ("Name", "StageName", "CloseDate"):
-            return ApiError(
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{spec.name}]",
-                (spec.name,),
-            )
         return None
-    if spec.kind == "string":
-        if not isinstance(value, str):
-            return ApiError(
-                "FIELD_INTEGRITY_EXCEPTION", f"{spec.label or spec.name}: bad value", (spec.name,)
-            )
-        if spec.max_length is not None and len(value) > spec.max_length:
-            return ApiError(
-                "STRING_TOO_LONG",
-                f"{spec.label or spec.name}: data value too large: {value[:40]} "
-                f"(max length={spec.max_length})",
-                (spec.name,),
-            )
-    elif spec.kind == "id":
-        return check_id(value, "001", "Account ID")
-    elif spec.kind == "double":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            return ApiError("FIELD_INTEGRITY_EXCEPTION", f"{spec.name}: not a number", (spec.name,))
-        try:
-            float(value)
-        except ValueError:
-            return ApiError("FIELD_INTEGRITY_EXCEPTION", f"{spec.name}: not a number", (spec.name,))
-    elif spec.kind == "date":
-        try:
-            dt.date.fromisoformat(str(value))
-        except ValueError:
-            return ApiError(
-                "FIELD_INTEGRITY_EXCEPTION", f"{spec.name}: invalid date: {value}", (spec.name,)
-            )
+    if spec.kind == "id":
+        target = spec.reference_to[0] if spec.reference_to else "Opportunity"
+        return check_id(value, KEY_PREFIXES.get(target, ""), spec.label)
+    if spec.kind != "string":
+        return None
+    if spec.type == "picklist" and spec.restricted and value not in spec.picklist:
+        return ApiError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{spec.label}: bad value for restricted picklist field: {value}",
+            (spec.name,),
+        )
+    if spec.length and len(value) > spec.length:
+        return ApiError(
+            "STRING_TOO_LONG",
+            f"{spec.label}: data value too large: {value[:40]} (max length={spec.length})",
+            (spec.name,),
+        )
     return None
 
 
-def _normalise(spec: FieldDef, value: object) -> object:
+def _stored(spec: FieldSpec, value: Any) -> object:
+    """How the store keeps a checked value (ids with their 18-character form)."""
     if value is None:
         return None
-    if spec.kind == "double":
-        return float(value)  # type: ignore[arg-type]
     if spec.kind == "id":
         return sfid.to18(str(value))
-    return str(value)
+    if spec.kind == "boolean":
+        return int(bool(value))
+    return value
 
 
 def iso_datetime(epoch: float | None) -> str | None:
@@ -180,3 +166,14 @@ def iso_datetime(epoch: float | None) -> str | None:
         return None
     moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def render_value(spec: FieldSpec, value: Any) -> Any:
+    """A stored value as REST JSON shows it (datetimes as text, checkboxes as booleans)."""
+    if value is None:
+        return False if spec.kind == "boolean" else None
+    if spec.kind == "datetime":
+        return iso_datetime(float(value))
+    if spec.kind == "boolean":
+        return bool(value)
+    return value

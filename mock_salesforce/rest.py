@@ -1,26 +1,28 @@
-"""The org's REST API (``/services/data/vXX.X/...``): the guard every call passes, the
-Opportunity resource, sObject Collections and ``limits``.
+"""What every REST resource of the org (``/services/data/...``) shares: the guard each
+call passes (API version, then session and limits), Salesforce's error shape, reading a
+JSON body and rendering a record.
 
-Errors are Salesforce's: a JSON array of ``{"message", "errorCode"}`` objects. The save
-rules are :mod:`mock_salesforce.updates`'s, shared with SOAP.
+Errors are Salesforce's: a JSON array of ``{"message", "errorCode"}`` objects. The
+resources live in :mod:`rest_sobjects` (records, upsert, Collections),
+:mod:`rest_describe` (versions, resources, describe, limits) and :mod:`rest_query`.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Sequence
 from typing import Any
 
 import falcon
 
-from gateway import sfid
+from mock_salesforce import versions
 from mock_salesforce.admission import admit
 from mock_salesforce.org import Org
-from mock_salesforce.records import FIELDS, check_id, iso_datetime, validate_changes
-from mock_salesforce.updates import MAX_RECORDS, save
+from mock_salesforce.records import render_value
+from mock_salesforce.schema import ObjectSchema
 
-VERSION = re.compile(r"^v\d{2,3}\.\d$")
 MAX_BODY = 5 * 1024 * 1024
+NOT_FOUND = "The requested resource does not exist"
 
 
 def read_body(req: falcon.Request) -> bytes:
@@ -45,8 +47,19 @@ def rest_error(
     resp.media = [body]
 
 
+def version_refusal(resp: falcon.Response, org: Org, version: str) -> bool:
+    """Answer for a version the org does not serve; True when it did."""
+    verdict = versions.check(version, versions.newest_for(org.settings.api_version))
+    if verdict == "retired":
+        rest_error(resp, 410, "GONE", f"API version {version[1:]} is retired and unavailable")
+    elif verdict is not None:
+        rest_error(resp, 404, "NOT_FOUND", NOT_FOUND)
+    return verdict is not None
+
+
 class RestGuard:
-    """Every REST call passes :func:`~mock_salesforce.admission.admit` first."""
+    """Every REST call passes the version check, then
+    :func:`~mock_salesforce.admission.admit` (resources marked ``rest``)."""
 
     def __init__(self, org: Org) -> None:
         self.org = org
@@ -57,9 +70,7 @@ class RestGuard:
         if not getattr(resource, "rest", False):
             return
         req.context.rest = True
-        version = params.get("version", "")
-        if not VERSION.match(version):
-            rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
+        if version_refusal(resp, self.org, params.get("version", "")):
             resp.complete = True
             return
         auth = req.get_header("Authorization") or ""
@@ -77,165 +88,37 @@ class RestGuard:
             resp.set_header("Sforce-Limit-Info", self.org.usage_header())
 
 
+def record_url(version: str, schema: ObjectSchema, oid: str) -> str:
+    return f"/services/data/{version}/sobjects/{schema.name}/{oid}"
+
+
 def rest_record(
-    record: dict[str, Any], version: str, fields: list[str] | None = None
+    record: dict[str, Any], version: str, schema: ObjectSchema, fields: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    names = fields or [f.name for f in FIELDS]
+    """A record as REST shows it: ``attributes`` first, then the fields asked for (all)."""
     out: dict[str, Any] = {
-        "attributes": {
-            "type": "Opportunity",
-            "url": f"/services/data/{version}/sobjects/Opportunity/{record['Id']}",
-        }
+        "attributes": {"type": schema.name, "url": record_url(version, schema, record["Id"])}
     }
-    kinds = {f.name: f.kind for f in FIELDS}
-    for name in names:
-        value = record.get(name)
-        out[name] = iso_datetime(value) if kinds.get(name) == "datetime" else value
+    for name in fields or schema.names:
+        spec = schema.field(name)
+        if spec is not None:
+            out[spec.name] = render_value(spec, record.get(spec.name))
     return out
 
 
-class OpportunityResource:
-    rest = True
-
-    def __init__(self, org: Org) -> None:
-        self.org = org
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, version: str, oid: str) -> None:
-        if check_id(oid) is not None:
-            rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
-            return
-        record = self.org.store.get(_to18(oid))
-        if record is None:
-            rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
-            return
-        if record["IsDeleted"]:
-            rest_error(resp, 404, "ENTITY_IS_DELETED", "entity is deleted")
-            return
-        fields = None
-        if req.get_param("fields"):
-            fields = []
-            for name in req.get_param("fields", default="").split(","):
-                spec = next((f for f in FIELDS if f.name.lower() == name.strip().lower()), None)
-                if spec is None:
-                    rest_error(
-                        resp,
-                        400,
-                        "INVALID_FIELD",
-                        f"No such column '{name.strip()}' on sobject of type Opportunity",
-                    )
-                    return
-                fields.append(spec.name)
-        resp.media = rest_record(record, version, fields)
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, version: str, oid: str) -> None:
-        body = _json(req, resp)
-        if body is None:
-            return
-        if not isinstance(body, dict):
-            rest_error(
-                resp,
-                400,
-                "JSON_PARSER_ERROR",
-                "Cannot deserialize instance of Opportunity from a non-object",
-            )
-            return
-        body.pop("attributes", None)
-        if check_id(oid) is not None:
-            rest_error(
-                resp,
-                400,
-                "MALFORMED_ID",
-                f"Opportunity ID: id value of incorrect type: {oid}",
-                ["Id"],
-            )
-            return
-        record = self.org.store.get(_to18(oid))
-        if record is None:
-            rest_error(resp, 404, "NOT_FOUND", "The requested resource does not exist")
-            return
-        checked = validate_changes(body)
-        if checked.errors:
-            error = checked.errors[0]
-            rest_error(resp, 400, error.status_code, error.message, list(error.fields))
-            return
-        [result] = save(self.org.store, [(oid, body)], all_or_none=True, rng=self.org.rng)
-        if not result.success:
-            error = result.errors[0]
-            status = 404 if error.status_code == "ENTITY_IS_DELETED" else 400
-            rest_error(resp, status, error.status_code, error.message, list(error.fields))
-            return
-        resp.status = falcon.HTTP_204
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, version: str, oid: str) -> None:
-        if req.get_param("_HttpMethod", default="").upper() == "PATCH":
-            self.on_patch(req, resp, version, oid)
-            return
-        rest_error(
-            resp, 405, "METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are GET,PATCH"
-        )
+def is_object(name: str, schema: ObjectSchema) -> bool:
+    """sObject names in URLs are case-insensitive."""
+    return name.lower() == schema.name.lower()
 
 
-class CollectionResource:
-    rest = True
-
-    def __init__(self, org: Org) -> None:
-        self.org = org
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, version: str) -> None:
-        body = _json(req, resp)
-        if body is None:
-            return
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list) or not records:
-            rest_error(
-                resp, 400, "JSON_PARSER_ERROR", "records: a non-empty array of sObjects is required"
-            )
-            return
-        if len(records) > MAX_RECORDS:
-            rest_error(
-                resp,
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            )
-            return
-        items: list[tuple[object, dict[str, object]]] = []
-        for record in records:
-            if not isinstance(record, dict):
-                rest_error(resp, 400, "JSON_PARSER_ERROR", "each record must be an object")
-                return
-            fields = dict(record)
-            attributes = fields.pop("attributes", None)
-            if not isinstance(attributes, dict) or not attributes.get("type"):
-                rest_error(resp, 400, "INVALID_TYPE", "Must send a concrete entity type.")
-                return
-            raw_id = fields.pop("id", fields.pop("Id", None))
-            items.append((raw_id, fields))
-        results = save(
-            self.org.store, items, all_or_none=bool(body.get("allOrNone", False)), rng=self.org.rng
-        )
-        resp.media = [r.rest() for r in results]
+#: What :func:`json_body` returns after it answered a body that is not JSON.
+INVALID = object()
 
 
-class LimitsResource:
-    rest = True
-
-    def __init__(self, org: Org) -> None:
-        self.org = org
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, version: str) -> None:
-        limit = self.org.api_limit()
-        used = self.org.store.usage()
-        resp.media = {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)}}
-
-
-def _to18(oid: str) -> str:
-    return sfid.to18(oid)
-
-
-def _json(req: falcon.Request, resp: falcon.Response) -> Any:
+def json_body(req: falcon.Request, resp: falcon.Response) -> Any:
+    """The parsed body, or :data:`INVALID` after answering 400 ``JSON_PARSER_ERROR``."""
     try:
         return json.loads(read_body(req) or b"null")
     except (ValueError, UnicodeDecodeError):
         rest_error(resp, 400, "JSON_PARSER_ERROR", "Unexpected character in request body")
-        return None
+        return INVALID

@@ -1,5 +1,6 @@
-"""``GET /query`` and its later pages: SOQL over the Opportunities, paged like
-Salesforce (:mod:`mock_salesforce.paging`) with a server-side cursor per result."""
+"""``GET /query`` and its later pages: SOQL over the Opportunities
+(:mod:`mock_salesforce.soql`), paged like Salesforce (:mod:`mock_salesforce.paging`) with a
+server-side cursor per result. ``COUNT()`` answers ``totalSize`` and no records."""
 
 from __future__ import annotations
 
@@ -21,23 +22,20 @@ class QueryResource:
         self.org = org
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, version: str) -> None:
-        text = req.get_param("q") or ""
+        text = req.get_param("q")
+        if text is None:
+            rest_error(resp, 400, "MALFORMED_QUERY", "A query string has to be specified")
+            return
         try:
-            query = soql.parse(text)
+            query = soql.parse(text, self.org.schema)
         except soql.SoqlError as error:
             rest_error(resp, 400, error.code, str(error))
             return
-        records = [
-            r for r in self.org.store.all_opportunities() if not r["IsDeleted"] and query.matches(r)
-        ]
-        if query.order_by:
-            key = query.order_by
-            records.sort(
-                key=lambda r: (r.get(key) is None, r.get(key) or 0), reverse=query.descending
-            )
-        if query.limit is not None:
-            records = records[: query.limit]
-        rendered = [rest_record(r, version, list(query.fields)) for r in records]
+        records = query.run(self.org.store.all_opportunities())
+        if query.count:
+            resp.media = {"totalSize": len(records), "done": True, "records": []}
+            return
+        rendered = [rest_record(r, version, self.org.schema, query.fields) for r in records]
         size = paging.batch_size(req.get_header(paging.HEADER)) or paging.DEFAULT_BATCH_SIZE
         cursor = ""
         if len(rendered) > size:

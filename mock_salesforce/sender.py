@@ -175,6 +175,7 @@ class Sender:
             partner_url=f"{self.base_url}/services/Soap/u/{version}/{org15}",
             notifications=notifications,
             records=records,
+            fields=definition.fields,
         )
         try:
             response = self._session().post(

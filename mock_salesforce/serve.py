@@ -15,6 +15,8 @@ import sys
 import threading
 from types import FrameType
 
+from gateway.config import ConfigError
+from mock_salesforce import deployment
 from mock_salesforce.sender import Sender
 from mock_salesforce.settings import SalesforceSettings
 from mock_salesforce.store import OrgStore
@@ -22,22 +24,35 @@ from mock_salesforce.store import OrgStore
 log = logging.getLogger("sfgw.salesforce")
 
 
-def apply_definitions(store: OrgStore, settings: SalesforceSettings) -> None:
-    """One definition per configured contract, pointing at the gateway's intake route."""
-    if settings.gateway_url is None:
-        return
-    base = settings.gateway_url.rstrip("/")
-    store.set_definitions(
-        [
-            {
-                "name": contract,
-                "contract": contract,
-                "endpoint_url": f"{base}/salesforce/outbound/{contract}",
-                "include_session_id": settings.send_session_id,
-            }
-            for contract in settings.contracts
-        ]
-    )
+def deploy(store: OrgStore, settings: SalesforceSettings) -> deployment.Deployment:
+    """Run the org on its bundle: a column for each custom field and, when the gateway's
+    URL is known, one definition per outbound message of the bundle (those posting to
+    ``SFGW_MOCKSF_CONTRACTS`` only, when it is set), its endpoint on the gateway's host.
+    ConfigError names what in the bundle or the settings cannot run."""
+    try:
+        deployed = deployment.load(settings.bundle_path)
+    except deployment.DeploymentError as error:
+        raise ConfigError(f"SFGW_MOCKSF_BUNDLE={settings.bundle_path}: {error}") from None
+    try:
+        chosen = deployed.chosen(settings.contracts)
+    except deployment.DeploymentError as error:
+        raise ConfigError(f"SFGW_MOCKSF_CONTRACTS: {error}") from None
+    for message in chosen:
+        try:
+            __import__(f"generated.{message.contract}")
+        except ImportError:
+            raise ConfigError(
+                f"SFGW_MOCKSF_BUNDLE: {message.name} posts to contract {message.contract}, "
+                "which has no generated bindings (sfgw bindings generate)"
+            ) from None
+    store.ensure_fields(deployed.schema.custom_fields)
+    if settings.gateway_url is not None:
+        store.set_definitions(
+            [m.definition(settings.gateway_url, settings.send_session_id) for m in chosen]
+        )
+    for reason in deployed.skipped:
+        log.info("org bundle: not run by the mock org: %s", reason)
+    return deployed
 
 
 def serve(bind: str, workers: int, run_sender: bool = True) -> int:
@@ -48,11 +63,11 @@ def serve(bind: str, workers: int, run_sender: bool = True) -> int:
         level=os.environ.get("SFGW_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    for contract in settings.contracts:
-        __import__(f"generated.{contract}")
     store = OrgStore(settings.db_path)
-    apply_definitions(store, settings)
-    store.close()
+    try:
+        deploy(store, settings)
+    finally:
+        store.close()
     gunicorn = subprocess.Popen(
         [
             sys.executable,

@@ -23,8 +23,14 @@ from gateway.config import (
     env_str,
     env_url,
 )
+from gateway.settings import PROJECT_ROOT
 
 DEFAULT_ORG_ID = sfid.to18("00D5g000004SfGw")
+#: The org bundle the mock org runs unless SFGW_MOCKSF_BUNDLE names another SFDX project.
+DEFAULT_BUNDLE = PROJECT_ROOT / "salesforce"
+#: The bundle's messages the org sends unless SFGW_MOCKSF_CONTRACTS says (``*``: all): the
+#: repository's bundle has one per contract, and a win sent to both is two orders' work.
+DEFAULT_CONTRACTS = ("opportunity_with_fields",)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class SalesforceSettings:
     api_version: str
     base_url: str | None
     gateway_url: str | None
+    #: Which of the bundle's outbound messages are active, by the contract (route) they
+    #: post to; ``*``: all of them.
     contracts: tuple[str, ...]
     send_session_id: bool
     time_scale: float
@@ -49,8 +57,11 @@ class SalesforceSettings:
     chaos_redeliver: float
     chaos_reorder: float
     chaos_split: float
-    #: The Apex callback classes are deployed (``PUT /admin/apex`` switches at run time).
-    apex_deployed: bool = True
+    #: The SFDX project the org runs on (outbound messages, flows, fields, Apex classes).
+    bundle_path: Path = DEFAULT_BUNDLE
+    #: The Apex callback classes are deployed: None follows the bundle (deployed when it
+    #: holds them); ``PUT /admin/apex`` switches at run time.
+    apex_deployed: bool | None = None
 
     @property
     def org_id15(self) -> str:
@@ -68,6 +79,12 @@ class SalesforceSettings:
         cert = env_optional_str(env, "SFGW_MOCKSF_JWT_CERT")
         if cert is not None and not Path(cert).is_file():
             raise ConfigError(f"SFGW_MOCKSF_JWT_CERT={cert!r} is not a readable PEM file")
+        bundle = Path(env_str(env, "SFGW_MOCKSF_BUNDLE", str(DEFAULT_BUNDLE)))
+        if not (bundle / "sfdx-project.json").is_file():
+            raise ConfigError(
+                f"SFGW_MOCKSF_BUNDLE={str(bundle)!r} is not an SFDX project (no "
+                "sfdx-project.json); point it at the folder of your org's metadata"
+            )
         version = env_str(env, "SFGW_MOCKSF_API_VERSION", "62.0")
         try:
             float(version)
@@ -79,7 +96,7 @@ class SalesforceSettings:
             api_version=version,
             base_url=env_url(env, "SFGW_MOCKSF_BASE_URL", None, schemes=("http", "https")),
             gateway_url=env_url(env, "SFGW_MOCKSF_GATEWAY_URL", None, schemes=("http", "https")),
-            contracts=env_list(env, "SFGW_MOCKSF_CONTRACTS") or ("opportunity_with_fields",),
+            contracts=env_list(env, "SFGW_MOCKSF_CONTRACTS") or DEFAULT_CONTRACTS,
             send_session_id=env_bool(env, "SFGW_MOCKSF_SEND_SESSION_ID", False),
             time_scale=env_float(env, "SFGW_MOCKSF_TIME_SCALE", 1.0, minimum=0.001),
             min_attempt_timeout=env_float(
@@ -98,5 +115,10 @@ class SalesforceSettings:
             ),
             chaos_reorder=env_float(env, "SFGW_MOCKSF_CHAOS_REORDER", 0.0, minimum=0, maximum=1),
             chaos_split=env_float(env, "SFGW_MOCKSF_CHAOS_SPLIT", 0.0, minimum=0, maximum=1),
-            apex_deployed=env_bool(env, "SFGW_MOCKSF_APEX_DEPLOYED", True),
+            bundle_path=bundle,
+            apex_deployed=(
+                env_bool(env, "SFGW_MOCKSF_APEX_DEPLOYED", True)
+                if env_optional_str(env, "SFGW_MOCKSF_APEX_DEPLOYED") is not None
+                else None
+            ),
         )

@@ -93,6 +93,9 @@ class FlowTrigger:
     filter_formula: str | None
     outbound_messages: tuple[str, ...]
     source: str
+    #: ``doesRequireRecordChangedToMeetCriteria``: on update, run only when the record
+    #: did not meet the condition before the save.
+    requires_change: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class FieldRule:
     picklist_values: tuple[str, ...]
     restricted: bool
     source: str
+    #: Unique values compare case-sensitively (``caseSensitive``; Salesforce's default is
+    #: false: ``ABC`` and ``abc`` are duplicates).
+    case_sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,9 @@ def _flow(flow: Flow, name: str, source: str) -> FlowTrigger:
         filter_formula=start.filter_formula if start else None,
         outbound_messages=tuple(_sent_messages(flow, source)),
         source=source,
+        requires_change=bool(start.does_require_record_changed_to_meet_criteria)
+        if start
+        else False,
     )
 
 
@@ -236,6 +245,7 @@ def _field(field: CustomField, object_name: str, name: str, source: str) -> Fiel
         else (),
         restricted=bool(value_set.restricted) if value_set else False,
         source=source,
+        case_sensitive=bool(field.case_sensitive),
     )
 
 

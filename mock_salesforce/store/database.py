@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS opportunities (
 CREATE TABLE IF NOT EXISTS definitions (
     id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, contract TEXT NOT NULL,
     endpoint_url TEXT NOT NULL, include_session_id INTEGER NOT NULL,
-    active INTEGER NOT NULL DEFAULT 1);
+    active INTEGER NOT NULL DEFAULT 1, fields TEXT, triggers TEXT);
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, definition_id TEXT NOT NULL,
     opportunity_id TEXT NOT NULL, created_at REAL NOT NULL, message_id TEXT);
@@ -85,6 +85,23 @@ class Database:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)
+        # A database made before definitions kept their fields and flows: add the columns
+        # (NULL reads as "the contract's fields" and "the won rule").
+        self.ensure_columns("definitions", {"fields": "TEXT", "triggers": "TEXT"})
+
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns ``table`` lacks (name -> SQL type), in one write transaction:
+        two processes starting at once add each column once."""
+        if set(columns) <= self._columns(table):
+            return
+        with self.tx():
+            have = self._columns(table)
+            for name, sql_type in columns.items():
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+
+    def _columns(self, table: str) -> set[str]:
+        return {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         self.db.close()

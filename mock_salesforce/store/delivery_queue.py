@@ -1,20 +1,24 @@
 """Outbound messaging's side of the org: definitions, the notification queue, messages,
 their attempts and the sender's lease.
 
-A notification is queued by the workflow rule (:mod:`.records`); the sender groups
+A notification is queued when a save runs a flow that sends the message (the flows are
+kept with each definition, :mod:`mock_salesforce.triggers`); the sender groups
 queued notifications into messages, claims a message before it delivers it and records
 every attempt. The lease row makes one sender the only one, even across processes.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mock_salesforce import triggers
 from mock_salesforce.store.database import Database
+from mock_salesforce.triggers import Trigger
 
 
 @dataclass(frozen=True)
@@ -25,29 +29,62 @@ class Definition:
     endpoint_url: str
     include_session_id: bool
     active: bool
+    #: The fields the message sends (the workflow's ``fields``); None: the contract's.
+    fields: tuple[str, ...] | None = None
+    #: The flows that send it (:mod:`mock_salesforce.triggers`).
+    triggers: tuple[Trigger, ...] = field(default_factory=triggers.default_triggers)
+
+    def view(self) -> dict[str, Any]:
+        """As ``GET /admin/definitions`` shows it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "contract": self.contract,
+            "endpoint_url": self.endpoint_url,
+            "include_session_id": self.include_session_id,
+            "active": self.active,
+            "fields": None if self.fields is None else list(self.fields),
+            "triggers": [asdict(t) for t in self.triggers],
+        }
+
+
+def _triggers_of(spec: Mapping[str, Any]) -> tuple[Trigger, ...]:
+    given = spec.get("triggers")
+    if given is None:
+        return triggers.default_triggers()
+    return tuple(t if isinstance(t, Trigger) else triggers.from_specs([t])[0] for t in given)
 
 
 class DeliveryQueue(Database):
     # -- definitions -------------------------------------------------------------------
     def set_definitions(self, specs: Sequence[Mapping[str, Any]]) -> list[Definition]:
-        """Replace the outbound-message definitions (keeps ActionIds of same-named ones)."""
+        """Replace the outbound-message definitions (keeps ActionIds of same-named ones).
+
+        A spec is ``{name, contract, endpoint_url, include_session_id, fields, triggers}``;
+        without ``triggers`` the definition runs the won rule, without ``fields`` it
+        sends the contract's fields."""
         with self.tx():
             existing = {r["name"]: r["id"] for r in self.db.execute("SELECT * FROM definitions")}
             self.db.execute("UPDATE definitions SET active = 0")
             for spec in specs:
                 name = str(spec["name"])
                 action_id = existing.get(name) or self.new_ids("04k", 1)[0]
+                fields = spec.get("fields")
                 self.db.execute(
                     "INSERT INTO definitions (id, name, contract, endpoint_url, "
-                    "include_session_id, active) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (id) DO "
-                    "UPDATE SET contract = excluded.contract, endpoint_url = excluded.endpoint_url,"
-                    " include_session_id = excluded.include_session_id, active = 1",
+                    "include_session_id, active, fields, triggers) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET contract = excluded.contract, "
+                    "endpoint_url = excluded.endpoint_url, "
+                    "include_session_id = excluded.include_session_id, active = 1, "
+                    "fields = excluded.fields, triggers = excluded.triggers",
                     (
                         action_id,
                         name,
                         str(spec["contract"]),
                         str(spec["endpoint_url"]),
                         int(bool(spec.get("include_session_id", False))),
+                        None if fields is None else json.dumps([str(f) for f in fields]),
+                        triggers.to_json(_triggers_of(spec)),
                     ),
                 )
         return self.definitions()
@@ -62,6 +99,8 @@ class DeliveryQueue(Database):
                 r["endpoint_url"],
                 bool(r["include_session_id"]),
                 bool(r["active"]),
+                None if r["fields"] is None else tuple(json.loads(r["fields"])),
+                triggers.from_json(r["triggers"]),
             )
             for r in self.db.execute(sql + " ORDER BY name", (int(active_only),))
         ]
@@ -70,17 +109,39 @@ class DeliveryQueue(Database):
         return next((d for d in self.definitions() if d.id == action_id), None)
 
     # -- the queue ---------------------------------------------------------------------
-    def _queue_notifications(self, oid: str, now: float) -> None:
-        """One notification per active definition (call inside a transaction)."""
-        definitions = self.definitions(active_only=True)
-        ids = self.new_ids("04l", len(definitions))
+    def _queue_notifications(
+        self,
+        oid: str,
+        now: float,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any],
+        definitions: Sequence[Definition] | None = None,
+    ) -> None:
+        """One notification per flow that the save runs and per message the flow sends
+        (call inside the save's transaction, with the record before and after it;
+        ``before`` None for a created record)."""
+        fired = [
+            definition
+            for definition in (
+                self.definitions(active_only=True) if definitions is None else definitions
+            )
+            for trigger in definition.triggers
+            if trigger.fires(before, after)
+        ]
+        if not fired:
+            return
+        ids = self.new_ids("04l", len(fired))
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM notifications").fetchone()[0]
-        for i, (nid, definition) in enumerate(zip(ids, definitions, strict=True)):
+        for i, (nid, definition) in enumerate(zip(ids, fired, strict=True)):
             self.db.execute(
                 "INSERT INTO notifications (id, seq, definition_id, opportunity_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (nid, seq + i + 1, definition.id, oid, now),
             )
+
+    def queued_notifications(self) -> int:
+        """How many notifications the flows have queued so far (sent or not)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM notifications").fetchone()[0])
 
     def unassigned_notifications(self) -> dict[str, list[tuple[str, str, float]]]:
         """Queued notifications not yet in a message, per definition, in queue order."""

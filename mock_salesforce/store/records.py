@@ -1,5 +1,10 @@
-"""The org's Opportunities: create, read, change (with the workflow rule) and delete,
-and the server-side cursors that keep a query's result for its later pages."""
+"""The org's Opportunities: create, read, change (running the flows that send outbound
+messages) and delete, and the server-side cursors that keep a query's result for its
+later pages.
+
+Custom fields of the org bundle are columns too (:meth:`OrgRecords.ensure_fields`), with
+an index on each unique or external-id field: the save rules look values up there.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mock_salesforce.records import OPEN_STAGES, WON_STAGE, stage_flags
-from mock_salesforce.store.delivery_queue import DeliveryQueue
+from mock_salesforce.schema import OPEN_STAGES, WON_STAGE, FieldSpec, stage_flags
+from mock_salesforce.store.delivery_queue import Definition, DeliveryQueue
 
 OPPORTUNITY_COLUMNS = frozenset(
     {
@@ -20,6 +25,8 @@ OPPORTUNITY_COLUMNS = frozenset(
     }
 )  # fmt: skip
 _FLAG_COLUMNS = frozenset({"IsClosed", "IsWon", "IsDeleted"})
+#: How a field kind is stored (datetimes as epoch seconds, dates as ISO text).
+_SQL_TYPES = {"number": "REAL", "datetime": "REAL", "boolean": "INTEGER"}
 
 
 class OrgRecords(DeliveryQueue):
@@ -30,10 +37,57 @@ class OrgRecords(DeliveryQueue):
         with self.tx():
             return self._create(count, now)
 
+    def ensure_fields(self, fields: Sequence[FieldSpec]) -> None:
+        """A column for each custom field, and an index for each unique or external-id
+        one (case-insensitive unless the field is case-sensitive)."""
+        self.ensure_columns(
+            "opportunities", {f.name: _SQL_TYPES.get(f.kind, "TEXT") for f in fields}
+        )
+        for spec in fields:
+            if spec.unique or spec.external_id:
+                collate = "" if spec.case_sensitive else " COLLATE NOCASE"
+                self.db.execute(
+                    f"CREATE INDEX IF NOT EXISTS opportunities_{spec.name.lower()} "
+                    f"ON opportunities ({spec.name}{collate})"
+                )
+
+    def find_ids(self, spec: FieldSpec, value: object) -> list[str]:
+        """Live records whose ``spec`` field holds ``value`` (as the field compares)."""
+        collate = "" if spec.case_sensitive or spec.kind != "string" else " COLLATE NOCASE"
+        return [
+            row["Id"]
+            for row in self.db.execute(
+                f"SELECT Id FROM opportunities WHERE {spec.name} = ?{collate} "  # noqa: S608 - a schema field name
+                "AND IsDeleted = 0 ORDER BY CreatedDate, Id",
+                (value,),
+            )
+        ]
+
+    def insert(self, values: Mapping[str, object], now: float) -> str:
+        """Create one record from checked values (call inside a transaction); the flows
+        that run on create see it."""
+        (oid,) = self.new_ids("006", 1)
+        row = dict(values)
+        closed, won = stage_flags(str(row.get("StageName")))
+        row.update(Id=oid, IsClosed=int(closed), IsWon=int(won), CreatedDate=now,
+                   LastModifiedDate=now, SystemModstamp=now)  # fmt: skip
+        columns = ", ".join(row)
+        self.db.execute(
+            f"INSERT INTO opportunities ({columns}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 - checked names
+            tuple(row.values()),
+        )
+        after = self.get(oid)
+        if after is not None:
+            self._queue_notifications(oid, now, None, after)
+        return oid
+
     def _create(self, count: int, now: float) -> list[str]:
         ids = self.new_ids("006", count)
         accounts = self.new_ids("001", 1)
         n0 = self.db.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
+        definitions = [
+            d for d in self.definitions(active_only=True) if any(t.on_create for t in d.triggers)
+        ]
         for i, oid in enumerate(ids):
             stage = OPEN_STAGES[(n0 + i) % len(OPEN_STAGES)]
             self.db.execute(
@@ -52,6 +106,10 @@ class OrgRecords(DeliveryQueue):
                     now,
                 ),
             )
+            if definitions:
+                created = self.get(oid)
+                if created is not None:
+                    self._queue_notifications(oid, now, None, created, definitions)
         return ids
 
     def close_won(self, count: int, now: float | None = None) -> list[str]:
@@ -66,8 +124,9 @@ class OrgRecords(DeliveryQueue):
             ids = [r["Id"] for r in rows]
             if len(ids) < count:
                 ids += self._create(count - len(ids), now)
+            definitions = self.definitions(active_only=True)
             for oid in ids:
-                self._apply(oid, {"StageName": WON_STAGE}, now)
+                self._apply(oid, {"StageName": WON_STAGE}, now, definitions)
         return ids
 
     def get(self, oid: str) -> dict[str, Any] | None:
@@ -127,10 +186,15 @@ class OrgRecords(DeliveryQueue):
     def apply_in_tx(self, oid: str, changes: Mapping[str, object], now: float) -> None:
         self._apply(oid, changes, now)
 
-    def _apply(self, oid: str, changes: Mapping[str, object], now: float) -> None:
-        before = self.db.execute(
-            "SELECT StageName FROM opportunities WHERE Id = ?", (oid,)
-        ).fetchone()
+    def _apply(
+        self,
+        oid: str,
+        changes: Mapping[str, object],
+        now: float,
+        definitions: Sequence[Definition] | None = None,
+    ) -> None:
+        definitions = self.definitions(active_only=True) if definitions is None else definitions
+        before = self.get(oid) if definitions else None
         sets = dict(changes)
         if "StageName" in sets:
             closed, won = stage_flags(str(sets["StageName"]))
@@ -142,10 +206,11 @@ class OrgRecords(DeliveryQueue):
             f"UPDATE opportunities SET {columns}, update_count = update_count + 1 WHERE Id = ?",  # noqa: S608 - column names come from the field list
             (*sets.values(), oid),
         )
-        # The workflow rule: AND(ISCHANGED(StageName), IsWon) queues one notification per
-        # active outbound-message definition.
-        if before is not None and sets.get("IsWon") == 1 and before["StageName"] != WON_STAGE:
-            self._queue_notifications(oid, now)
+        # The flows that send outbound messages run after the save, on the saved record.
+        if before is not None:
+            after = self.get(oid)
+            if after is not None:
+                self._queue_notifications(oid, now, before, after, definitions)
 
     # -- query cursors (paging) --------------------------------------------------------
     def save_cursor(

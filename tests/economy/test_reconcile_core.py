@@ -17,15 +17,19 @@ from gateway.pipeline.reconcile import (
     job_from_record,
     notification_id_for,
 )
-from mock_salesforce import soql
+from mock_salesforce import deployment, soql
 
 NOW = dt.datetime(2026, 11, 27, 20, 0, tzinfo=dt.UTC).timestamp()
 OPP15 = "0065g00000AbCdE"
+#: The Opportunity of the repository's org bundle, as the mock org holds it.
+SCHEMA = deployment.load(deployment.DEFAULT_BUNDLE).schema
 
 
 def test_query_is_the_shape_the_org_accepts_and_selects_the_right_records() -> None:
     text = build_query(NOW - 3600, NOW - 60, "Order_Number__c")
-    query = soql.parse(text)  # the mock org's strict parser: MALFORMED_QUERY otherwise
+    # the mock org's strict parser, on the repository bundle's Opportunity: it refuses
+    # what a real org would (a quoted datetime is INVALID_FIELD, for one)
+    query = soql.parse(text, SCHEMA)
     assert "Order_Number__c" in query.fields and "Amount" in query.fields
     base = {"IsWon": True, "Order_Number__c": None, "LastModifiedDate": NOW - 600}
     assert query.matches(base)
@@ -107,7 +111,7 @@ def test_settings_default_off_and_named_errors() -> None:
 def test_window_widens_to_whole_seconds_so_a_record_of_this_second_is_not_skipped() -> None:
     """SOQL datetimes have whole seconds: ``until`` rounds up, ``since`` down."""
     until = NOW + 0.4
-    query = soql.parse(build_query(NOW - 59.6, until, "Order_Number__c"))
+    query = soql.parse(build_query(NOW - 59.6, until, "Order_Number__c"), SCHEMA)
     base = {"IsWon": True, "Order_Number__c": None}
     assert query.matches({**base, "LastModifiedDate": NOW + 0.2})  # same second, earlier
     assert query.matches({**base, "LastModifiedDate": NOW - 60})  # since, rounded down

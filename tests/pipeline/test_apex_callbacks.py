@@ -22,7 +22,11 @@ from tests.pipeline.harness import salesforce_client
 pytestmark = pytest.mark.slow
 
 APEX_APIS = ["apex_soap", "apex_rest"]
-ORDER = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
+
+
+def order(oid: str) -> dict[str, str]:
+    """The order fields for ``oid``: its own number (the org refuses a number twice)."""
+    return {"Order_Number__c": f"SO-{oid}", "Order_Status__c": "Created"}
 
 
 def calls(sf: RunningSalesforce) -> int:
@@ -43,7 +47,9 @@ def test_one_call_settles_each_record_on_its_own(
     sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     before, fired = calls(mock_sf), mock_sf.fired()
-    outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in (ok, locked, rule, gone)])
+    outcomes = sf.update(
+        mock_sf.org_id, [RecordUpdate(i, order(i)) for i in (ok, locked, rule, gone)]
+    )
     assert [o.record_id for o in outcomes] == [ok, locked, rule, gone]
     assert [(o.kind, o.code) for o in outcomes] == [
         ("success", ""),
@@ -52,7 +58,7 @@ def test_one_call_settles_each_record_on_its_own(
         ("permanent", "ENTITY_IS_DELETED"),
     ]
     assert "validation rule" in outcomes[2].message
-    assert record(mock_sf, ok)["Order_Number__c"] == "SO-000001"
+    assert record(mock_sf, ok)["Order_Number__c"] == f"SO-{ok}"
     assert record(mock_sf, locked)["Order_Number__c"] is None
     assert calls(mock_sf) - before == 1
     after = mock_sf.fired()
@@ -68,9 +74,9 @@ def test_a_batch_above_the_row_limit_throws_and_saves_nothing(
     mock_sf.set_apex(dml_row_limit=4)
     sf = salesforce_client(api, settings, client)
     with pytest.raises(ApexCallFailed, match=r"System\.LimitException: Too many DML rows: 5"):
-        sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in ids])
+        sf.update(mock_sf.org_id, [RecordUpdate(i, order(i)) for i in ids])
     assert all(record(mock_sf, i)["Order_Number__c"] is None for i in ids)
-    outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in ids[:4]])
+    outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, order(i)) for i in ids[:4]])
     assert all(o.ok for o in outcomes)
 
 
@@ -82,7 +88,9 @@ def test_a_record_of_another_object_makes_the_class_throw(
     sf = salesforce_client(api, settings, client)
     account = "001000000000001AAA"
     with pytest.raises(ApexCallFailed, match="SObjectException"):
-        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER), RecordUpdate(account, ORDER)])
+        sf.update(
+            mock_sf.org_id, [RecordUpdate(oid, order(oid)), RecordUpdate(account, order(account))]
+        )
     assert record(mock_sf, oid)["Order_Number__c"] is None
 
 
@@ -102,13 +110,13 @@ def test_an_org_without_the_classes_is_named_in_one_log_line(  # noqa: PLR0917 -
     caplog.set_level(logging.ERROR, logger="sfgw.salesforce")
     for _ in range(3):
         with pytest.raises(ApexNotDeployed) as caught:
-            sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
+            sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])
         assert caught.value.kind == "limit"  # waits long, never dead-lettered at once
     lines = [r.getMessage() for r in caplog.records if "SfgwOrderService" in r.getMessage()]
     assert len(lines) == 1  # one line per process and quarter hour, not one per call
     assert "sfgw org bundle" in lines[0] and f"SFGW_CALLBACK_API={api}" in lines[0]
     mock_sf.set_apex(deployed=True)
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
 
 
 @pytest.mark.parametrize("api", APEX_APIS)
@@ -120,7 +128,7 @@ def test_an_expired_token_is_refreshed_once_and_the_call_repeated(
     sf.tokens.get()
     tokens, fired = mock_sf.api_usage()["token_requests"], mock_sf.fired()
     mock_sf.expire_sessions()
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
     assert mock_sf.api_usage()["token_requests"] - tokens == 1
     assert mock_sf.fired()["invalid_session"] - fired["invalid_session"] == 1
 
@@ -134,7 +142,7 @@ def test_the_daily_limit_is_a_call_level_error(
     sf.tokens.get()
     mock_sf.set_faults(call_errors=["REQUEST_LIMIT_EXCEEDED"])
     with pytest.raises(SalesforceError) as caught:
-        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])
     assert (caught.value.code, caught.value.kind) == ("REQUEST_LIMIT_EXCEEDED", "limit")
 
 
@@ -150,5 +158,5 @@ def test_the_legacy_session_id_works_here_too(
         value=mock_sf.new_session_id(), instance_url=mock_sf.url, source="session_id"
     )
     tokens = mock_sf.api_usage()["token_requests"]
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)], legacy=legacy)[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))], legacy=legacy)[0].ok
     assert mock_sf.api_usage()["token_requests"] == tokens  # the message's session, no token

@@ -19,7 +19,10 @@ from tests.pipeline.harness import salesforce_client
 
 pytestmark = pytest.mark.slow
 
-ORDER = {"Order_Number__c": "SO-000001", "Order_Status__c": "Created"}
+
+def order(oid: str) -> dict[str, str]:
+    """The order fields for ``oid``: its own number (the org refuses a number twice)."""
+    return {"Order_Number__c": f"SO-{oid}", "Order_Status__c": "Created"}
 
 
 def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -51,22 +54,24 @@ def test_per_record_outcomes(
     sf = salesforce_client(api, settings, client)
     sf.tokens.get()
     calls, fired = usage(mock_sf, "api_requests"), mock_sf.fired()
-    outcomes = sf.update(mock_sf.org_id, [RecordUpdate(i, ORDER) for i in (ok, locked, rule, gone)])
+    outcomes = sf.update(
+        mock_sf.org_id, [RecordUpdate(i, order(i)) for i in (ok, locked, rule, gone)]
+    )
     assert [o.record_id for o in outcomes] == [ok, locked, rule, gone]
     assert [o.kind for o in outcomes] == ["success", "retry", "permanent", "permanent"]
     assert outcomes[1].code == "UNABLE_TO_LOCK_ROW"
     assert outcomes[2].code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
     assert outcomes[3].code == "ENTITY_IS_DELETED"
     assert (record(mock_sf, ok)["Order_Number__c"], record(mock_sf, ok)["Order_Status__c"]) == (
-        "SO-000001", "Created",
+        f"SO-{ok}", "Created",
     )  # fmt: skip
     assert usage(mock_sf, "api_requests") - calls == (4 if api == "rest" else 1)
     assert moved(fired, mock_sf.fired()) == {"lock_error": 1, "validation_error": 1}
     assert REGISTRY.get_sample_value("sfgw_salesforce_api_usage") is not None
     # the lock was released: the retry succeeds
-    (again,) = sf.update(mock_sf.org_id, [RecordUpdate(locked, ORDER)])
+    (again,) = sf.update(mock_sf.org_id, [RecordUpdate(locked, order(locked))])
     assert again.ok
-    assert record(mock_sf, locked)["Order_Number__c"] == "SO-000001"
+    assert record(mock_sf, locked)["Order_Number__c"] == f"SO-{locked}"
 
 
 @pytest.mark.parametrize("api", ["rest", "collections", "soap"])
@@ -76,9 +81,9 @@ def test_expired_token_is_refreshed_once_then_the_call_is_repeated(
     [oid] = mock_sf.create_opportunities(1)
     sf = salesforce_client(api, settings, client)
     tokens, fired = usage(mock_sf, "token_requests"), mock_sf.fired()
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
     assert mock_sf.expire_sessions() >= 1
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
     assert usage(mock_sf, "token_requests") - tokens == 2
     assert moved(fired, mock_sf.fired()) == {"invalid_session": 1}  # the expired one, once
 
@@ -94,7 +99,7 @@ def test_a_second_invalid_session_is_raised_not_looped(
     mock_sf.set_faults(issue_expired_tokens=True)  # Salesforce keeps issuing dead tokens
     fired = mock_sf.fired()
     with pytest.raises(SalesforceError) as caught:
-        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])
     assert caught.value.kind == "session"
     assert usage(mock_sf, "token_requests") - tokens == 2  # the first token + one refresh
     assert moved(fired, mock_sf.fired()) == {"invalid_session": 2}
@@ -110,7 +115,7 @@ def test_limit_exceeded_is_a_call_level_error(
     mock_sf.set_faults(call_errors=["REQUEST_LIMIT_EXCEEDED"])
     fired = mock_sf.fired()
     with pytest.raises(SalesforceError) as caught:
-        sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])
     assert caught.value.kind == "limit"
     assert moved(fired, mock_sf.fired()) == {"limit_exceeded": 1}
     assert record(mock_sf, oid)["Order_Number__c"] is None
@@ -152,10 +157,10 @@ def test_legacy_session_id_falls_back_to_oauth_when_expired(
         session, f"{mock_sf.url}/services/Soap/u/62.0/{mock_sf.org_id[:15]}"
     )
     tokens, fired = usage(mock_sf, "token_requests"), mock_sf.fired()
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)], legacy=legacy)[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))], legacy=legacy)[0].ok
     assert usage(mock_sf, "token_requests") == tokens  # the SessionId alone did it
     assert mock_sf.expire_sessions() == 1  # the session expired
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)], legacy=legacy)[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))], legacy=legacy)[0].ok
     assert usage(mock_sf, "token_requests") - tokens == 1  # OAuth took over
     assert moved(fired, mock_sf.fired()) == {"invalid_session": 1}
 
@@ -174,12 +179,12 @@ def test_token_of_another_org_is_refused(
     other_org = "00D000000000002AAA"
     calls = usage(mock_sf, "api_requests")
     with pytest.raises(OrgMismatch) as caught:
-        sf.update(other_org, [RecordUpdate(oid, ORDER)])
+        sf.update(other_org, [RecordUpdate(oid, order(oid))])
     assert caught.value.kind == "permanent"
     assert "00D000000000002" in str(caught.value)
     assert usage(mock_sf, "api_requests") == calls  # refused before any call
     assert record(mock_sf, oid)["Order_Number__c"] is None
-    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, ORDER)])[0].ok
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
 
 
 @pytest.mark.parametrize("api", ["rest", "collections", "soap"])
@@ -196,11 +201,10 @@ def test_read_update_and_deleted_records(
     with pytest.raises(SalesforceError) as caught:
         sf.read_opportunity(mock_sf.org_id, gone, ("Id", "Name"))
     assert caught.value.code == "ENTITY_IS_DELETED" and caught.value.kind == "permanent"
-    fields = {"Order_Number__c": "SO-000777", "Order_Status__c": "Created"}
     ok, deleted = sf.update(
-        mock_sf.org_id, [RecordUpdate(live, fields), RecordUpdate(gone, fields)]
+        mock_sf.org_id, [RecordUpdate(live, order(live)), RecordUpdate(gone, order(gone))]
     )
     assert ok.ok, ok
     assert not deleted.ok and deleted.kind == "permanent", deleted
     row = record(mock_sf, live)
-    assert (row["Order_Number__c"], row["Order_Status__c"]) == ("SO-000777", "Created")
+    assert (row["Order_Number__c"], row["Order_Status__c"]) == (f"SO-{live}", "Created")

@@ -14,6 +14,8 @@ import pytest
 from lxml import etree
 
 from devstack.processes import free_port
+from mock_salesforce import deployment
+from mock_salesforce.schema import ObjectSchema
 from tests.salesforce.keys import KeyPair, make_keypair
 
 ACK = (
@@ -106,6 +108,12 @@ def serve_listener() -> Iterator[Listener]:
 def listener() -> Iterator[Listener]:
     with serve_listener() as state:
         yield state
+
+
+@pytest.fixture(scope="session")
+def schema() -> ObjectSchema:
+    """The Opportunity of the repository's org bundle (its custom fields included)."""
+    return deployment.load(deployment.DEFAULT_BUNDLE).schema
 
 
 @pytest.fixture(scope="session")

@@ -105,17 +105,12 @@ def test_client_credentials_and_jwt_get_tokens_shaped_like_salesforce(
     bearer = token_request(
         sf, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=assertion(keypair)
     )
-    for response in (cc, bearer):
+    # Client credentials answer issued_at and its signature; the JWT flow neither.
+    for response, signed in ((cc, True), (bearer, False)):
         assert response.status_code == 200, response.text
         body = response.json()
-        assert {
-            "access_token",
-            "instance_url",
-            "id",
-            "token_type",
-            "issued_at",
-            "signature",
-        } <= body.keys()
+        assert {"access_token", "instance_url", "id", "token_type", "scope"} <= body.keys()
+        assert ({"issued_at", "signature"} <= body.keys()) is signed
         assert body["instance_url"] == sf.url
         assert body["token_type"] == "Bearer"
         assert body["access_token"].startswith(sf.org_id[:15] + "!")
@@ -209,7 +204,7 @@ def test_rest_get_and_patch(sf: RunningSalesforce, token: str) -> None:
         "POST",
         f"sobjects/Opportunity/{oid}?_HttpMethod=PATCH",
         token,
-        json={"Order_Status__c": "Shipped"},
+        json={"Order_Status__c": "Confirmed"},
     )
     assert fallback.status_code == 204
 
@@ -220,7 +215,7 @@ def test_rest_get_and_patch(sf: RunningSalesforce, token: str) -> None:
         ({"Bogus__c": "x"}, 400, "INVALID_FIELD"),
         ({"IsWon": False}, 400, "INVALID_FIELD_FOR_INSERT_UPDATE"),
         ({"Order_Number__c": "x" * 81}, 400, "STRING_TOO_LONG"),
-        ({"Order_Status__c": "y" * 41}, 400, "STRING_TOO_LONG"),
+        ({"Name": "y" * 121}, 400, "STRING_TOO_LONG"),
     ],
 )
 def test_rest_field_validation(
@@ -238,17 +233,23 @@ def test_rest_unknown_malformed_and_deleted_ids(sf: RunningSalesforce, token: st
     assert unknown.status_code == 404
     assert unknown.json()[0]["errorCode"] == "NOT_FOUND"
     patch_unknown = rest(
-        sf, "PATCH", f"sobjects/Opportunity/{UNKNOWN_ID}", token, json={"Order_Status__c": "x"}
+        sf,
+        "PATCH",
+        f"sobjects/Opportunity/{UNKNOWN_ID}",
+        token,
+        json={"Order_Status__c": "Confirmed"},
     )
     assert patch_unknown.status_code == 404
     malformed = rest(
-        sf, "PATCH", "sobjects/Opportunity/006xyz", token, json={"Order_Status__c": "x"}
+        sf, "PATCH", "sobjects/Opportunity/006xyz", token, json={"Order_Status__c": "Confirmed"}
     )
     assert malformed.status_code == 400
     assert malformed.json()[0]["errorCode"] == "MALFORMED_ID"
     [oid] = sf.create_opportunities(1)
     sf.delete_opportunity(oid)
-    deleted = rest(sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "x"})
+    deleted = rest(
+        sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "Confirmed"}
+    )
     assert deleted.status_code == 404
     assert deleted.json()[0]["errorCode"] == "ENTITY_IS_DELETED"
 
@@ -304,7 +305,7 @@ def test_rest_collection_partial_failure_and_all_or_none(sf: RunningSalesforce, 
         "PATCH",
         "composite/sobjects",
         token,
-        json=collection([(good, {"Order_Status__c": "x"})] * 201, False),
+        json=collection([(good, {"Order_Status__c": "Confirmed"})] * 201, False),
     )
     assert too_many.status_code == 400
     assert too_many.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
@@ -339,10 +340,14 @@ def test_rest_limit_exceeded(sf: RunningSalesforce, token: str) -> None:
 def test_rest_lock_error_first_attempt_and_503(sf: RunningSalesforce, token: str) -> None:
     [oid] = sf.create_opportunities(1)
     sf.set_faults(lock_first_attempt=True)
-    first = rest(sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "a"})
+    first = rest(
+        sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "OnHold"}
+    )
     assert first.status_code == 400
     assert first.json()[0]["errorCode"] == "UNABLE_TO_LOCK_ROW"
-    second = rest(sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "a"})
+    second = rest(
+        sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "OnHold"}
+    )
     assert second.status_code == 204
     sf.set_faults(lock_first_attempt=False, unavailable_probability=1.0)
     unavailable = rest(sf, "GET", "limits", token)
@@ -365,9 +370,7 @@ def test_rest_reconciliation_query(sf: RunningSalesforce, token: str) -> None:
     ids = {r["Id"] for r in response.json()["records"]}
     assert set(won[1:]) <= ids and won[0] not in ids
     assert response.json()["done"] is True
-    bad = rest(
-        sf, "GET", "query", token, params={"q": "SELECT Id FROM Opportunity WHERE Name LIKE 'x%'"}
-    )
+    bad = rest(sf, "GET", "query", token, params={"q": "SELECT Account.Name FROM Opportunity"})
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "MALFORMED_QUERY"
 
@@ -458,7 +461,7 @@ def test_soap_update_success_and_partial_failure(
             sobject(client, good, Order_Number__c="ERP-10", Order_Status__c="Created"),
             sobject(client, UNKNOWN_ID, Order_Number__c="ERP-11"),
             sobject(client, bad_rule, Order_Number__c="ERP-12"),
-            sobject(client, good, Order_Status__c="s" * 41),
+            sobject(client, good, Name="s" * 121),
             sobject(client, good, IsWon="false"),
         ],
         _soapheaders={"SessionHeader": {"sessionId": token}},
@@ -494,7 +497,7 @@ def test_soap_expired_session_is_the_salesforce_fault(sf: RunningSalesforce, par
     for value in (session, "bogus"):
         with pytest.raises(zeep.exceptions.Fault) as caught:
             service.update(
-                sObjects=[sobject(client, oid, Order_Status__c="x")],
+                sObjects=[sobject(client, oid, Order_Status__c="Confirmed")],
                 _soapheaders={"SessionHeader": {"sessionId": value}},
             )
         assert caught.value.code == "sf:INVALID_SESSION_ID"
@@ -522,17 +525,19 @@ def test_soap_limit_exceeded_and_lock_error(
     sf.set_faults(lock_first_attempt=True)
     headers = {"SessionHeader": {"sessionId": token}}
     first = service.update(
-        sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers
+        sObjects=[sobject(client, oid, Order_Status__c="OnHold")], _soapheaders=headers
     )
     assert first.body.result[0].errors[0].statusCode == "UNABLE_TO_LOCK_ROW"
     second = service.update(
-        sObjects=[sobject(client, oid, Order_Status__c="a")], _soapheaders=headers
+        sObjects=[sobject(client, oid, Order_Status__c="OnHold")], _soapheaders=headers
     )
     assert second.body.result[0].success is True
     used = sf.api_usage()["api_requests"]
     sf.set_faults(lock_first_attempt=False, daily_api_limit=used)
     with pytest.raises(zeep.exceptions.Fault) as caught:
-        service.update(sObjects=[sobject(client, oid, Order_Status__c="b")], _soapheaders=headers)
+        service.update(
+            sObjects=[sobject(client, oid, Order_Status__c="Cancelled")], _soapheaders=headers
+        )
     assert caught.value.code == "sf:REQUEST_LIMIT_EXCEEDED"
 
 
@@ -542,6 +547,6 @@ def test_unknown_paths_answer_in_salesforce_shapes(sf: RunningSalesforce, token:
     assert rest_404.json() == [
         {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
     ]
-    soap_404 = requests.post(f"{sf.url}/services/Soap/u/62.0", data=b"<x/>", timeout=30)
+    soap_404 = requests.post(f"{sf.url}/services/Soap/m/62.0", data=b"<x/>", timeout=30)
     assert soap_404.status_code == 500
     assert b"<faultcode>sf:UNKNOWN_EXCEPTION</faultcode>" in soap_404.content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 import time
@@ -17,6 +18,7 @@ from mock_salesforce import delivery, paging, soql
 from mock_salesforce.admin import VIEW_COLUMNS, opportunity_view
 from mock_salesforce.oauth import OAuthConfig, OAuthError, check_grant, load_public_key
 from mock_salesforce.records import validate_changes
+from mock_salesforce.schema import ObjectSchema
 from mock_salesforce.store import OrgStore
 
 from .conftest import ACK, FAULT, NACK
@@ -106,14 +108,17 @@ def test_250_notifications_make_three_messages() -> None:
     assert [len(b) for b in delivery.plan_batches(list(range(250)))] == [100, 100, 50]
 
 
-def test_reconciliation_soql_shape() -> None:
+def test_reconciliation_soql_shape(schema: ObjectSchema) -> None:
     query = soql.parse(
         "select Id, Name from Opportunity where IsWon = TRUE and Order_Number__c = null "
-        "and LastModifiedDate >= 2026-03-02T09:14:27.000Z order by LastModifiedDate desc limit 5"
+        "and LastModifiedDate >= 2026-03-02T09:14:27.000Z order by LastModifiedDate desc limit 5",
+        schema,
     )
     assert query.fields == ("Id", "Name")
-    assert query.limit == 5 and query.descending and query.order_by == "LastModifiedDate"
-    since = query.conditions[2].value
+    assert query.limit == 5
+    [(order_field, descending, _)] = query.order
+    assert descending and order_field.name == "LastModifiedDate"
+    since = dt.datetime(2026, 3, 2, 9, 14, 27, tzinfo=dt.UTC).timestamp()
     match = {"IsWon": True, "Order_Number__c": None, "LastModifiedDate": since}
     assert query.matches(match)
     assert not query.matches({**match, "Order_Number__c": "ERP-1"})
@@ -124,17 +129,17 @@ def test_reconciliation_soql_shape() -> None:
     ("text", "code"),
     [
         ("DELETE FROM Opportunity", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Opportunity WHERE Name LIKE 'a%'", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Opportunity WHERE IsWon = true OR IsClosed = true", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Opportunity WHERE LastModifiedDate >= '2026-01-01'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Opportunity WHERE IsWon = true OR IsClosed = true AND Amount > 1",
+         "MALFORMED_QUERY"),
+        ("SELECT Id FROM Opportunity WHERE LastModifiedDate >= '2026-01-01'", "INVALID_FIELD"),
         ("SELECT Nope__c FROM Opportunity", "INVALID_FIELD"),
         ("SELECT Id FROM Account", "INVALID_TYPE"),
         ("SELECT Id, (SELECT Id FROM Contacts) FROM Opportunity", "MALFORMED_QUERY"),
     ],
-)
-def test_other_queries_are_refused(text: str, code: str) -> None:
+)  # fmt: skip
+def test_other_queries_are_refused(text: str, code: str, schema: ObjectSchema) -> None:
     with pytest.raises(soql.SoqlError) as caught:
-        soql.parse(text)
+        soql.parse(text, schema)
     assert caught.value.code == code
 
 
@@ -145,17 +150,18 @@ def test_other_queries_are_refused(text: str, code: str) -> None:
         ({"IsWon": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
         ({"isclosed": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
         ({"Order_Number__c": "x" * 81}, "STRING_TOO_LONG"),
-        ({"Order_Status__c": "x" * 41}, "STRING_TOO_LONG"),
+        ({"Order_Status__c": "Shipped"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
         ({"AccountId": "006000000000000"}, "MALFORMED_ID"),
+        ({"Name": None}, "REQUIRED_FIELD_MISSING"),
     ],
 )
-def test_field_validation(changes: dict[str, object], code: str) -> None:
-    assert validate_changes(changes).errors[0].status_code == code
+def test_field_validation(changes: dict[str, object], code: str, schema: ObjectSchema) -> None:
+    assert validate_changes(changes, schema).errors[0].status_code == code
 
 
-def test_valid_changes_are_normalised() -> None:
+def test_valid_changes_are_normalised(schema: ObjectSchema) -> None:
     result = validate_changes(
-        {"order_number__c": "x" * 80, "Amount": "12.5", "Order_Status__c": None}
+        {"order_number__c": "x" * 80, "Amount": "12.5", "Order_Status__c": None}, schema
     )
     assert not result.errors
     assert result.changes == {"Order_Number__c": "x" * 80, "Amount": 12.5, "Order_Status__c": None}

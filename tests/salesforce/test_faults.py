@@ -76,12 +76,14 @@ def rest(sf: RunningSalesforce, method: str, path: str, token: str, **kw: Any) -
 
 
 def patch(sf: RunningSalesforce, token: str, oid: str) -> requests.Response:
-    return rest(sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "x"})
+    return rest(
+        sf, "PATCH", f"sobjects/Opportunity/{oid}", token, json={"Order_Status__c": "Confirmed"}
+    )
 
 
 def collection(sf: RunningSalesforce, token: str, ids: list[str]) -> list[dict[str, Any]]:
     kind = {"type": "Opportunity"}
-    records = [{"attributes": kind, "id": i, "Order_Status__c": "x"} for i in ids]
+    records = [{"attributes": kind, "id": i, "Order_Status__c": "Confirmed"} for i in ids]
     reply = rest(sf, "PATCH", "composite/sobjects", token, json={"records": records})
     assert reply.status_code == 200, reply.text
     results: list[dict[str, Any]] = reply.json()
@@ -96,7 +98,7 @@ def soap_update(
         f'xmlns:s="{PARTNER_SOBJECT}"><soapenv:Header><p:SessionHeader>'
         f"<p:sessionId>{escape(session)}</p:sessionId></p:SessionHeader></soapenv:Header>"
         f"<soapenv:Body><p:update><p:sObjects><s:type>Opportunity</s:type><s:Id>{oid}</s:Id>"
-        "<s:Order_Status__c>x</s:Order_Status__c></p:sObjects></p:update></soapenv:Body>"
+        "<s:Order_Status__c>Confirmed</s:Order_Status__c></p:sObjects></p:update></soapenv:Body>"
         "</soapenv:Envelope>"
     )
     return requests.post(
