@@ -215,7 +215,7 @@ def test_a_script_writing_on_a_replica_drops_the_connection(group: ReplicatedRed
     connection.send_command("EVAL", "return redis.call('set', KEYS[1], 'x')", 1, "k")
     # Redis wraps the refusal in the script's error, Valkey answers READONLY itself:
     # redis-py's own handling or ours, the connection goes either way
-    with pytest.raises(redis.ConnectionError, match="replica|slave"):
+    with pytest.raises(redis.ConnectionError, match=r"replica|slave"):
         connection.read_response()
     assert connection._sock is None
 
