@@ -178,7 +178,9 @@ class ReplicatedRedis:
         )
 
     def wait_replicas(self, master: int, count: int, timeout: float = 20.0) -> None:
-        """Until ``count`` replicas of ``master`` are in sync (``state=online``)."""
+        """Until ``count`` replicas of ``master`` are in sync (``state=online``) and
+        acknowledge writes (a replica that just finished its first sync may still be
+        loading it: the master calls it online, a ``WAIT`` still times out)."""
         deadline = time.monotonic() + timeout
         client = self.client(master)
         try:
@@ -190,7 +192,7 @@ class ReplicatedRedis:
                     if key.startswith("slave") and isinstance(value, dict)
                     and value.get("state") == "online"
                 )  # fmt: skip
-                if online >= count:
+                if online >= count and _acknowledged(client, count):
                     return
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{online} of {count} replicas in sync after {timeout} s")
@@ -206,3 +208,10 @@ class ReplicatedRedis:
     def stop(self) -> None:
         for child in [*self.sentinels.values(), *self.servers.values()]:
             child.stop()
+
+
+def _acknowledged(client: redis.Redis, count: int) -> bool:
+    """Whether ``count`` replicas confirm a write within 200 ms (a short-lived probe key
+    of the test group's own)."""
+    client.set("sfgw-replication-probe", "1", px=1000)
+    return int(client.wait(count, 200)) >= count

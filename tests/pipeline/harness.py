@@ -31,6 +31,7 @@ from gateway.pipeline.actors import Actors
 from gateway.pipeline.assembly import assemble
 from gateway.pipeline.orders import OrderService
 from gateway.pipeline.settings import WorkerSettings
+from gateway.redis_connection import connect
 from gateway.salesforce.client import SalesforceClient, build_client
 from gateway.secrets import SecretBox
 
@@ -124,7 +125,7 @@ def running_pipeline(
         erp=None if erp is None else (lambda: erp),
         salesforce=None if salesforce is None else (lambda: salesforce),
     )
-    client = redis.Redis.from_url(settings.core.require_redis_url())
+    client = connect(settings.core.require_redis(), timeout_s=10)
     worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=threads)
     worker.start()
     try:
