@@ -64,6 +64,9 @@ def _check_org(location: BundleLocation, settings: CoreSettings) -> bool:
             f"no org bundle at {location.path}: org not checked "
             "(set SFGW_ORG_BUNDLE or --bundle to check yours)"
         )
+    elif result.load_error is not None:
+        print(f"org bundle ({location.path}) does not load, so it was not compared:")
+        print(f"  {result.load_error}")
     elif result.clean:
         print(f"org bundle matches contracts/ ({location.path})")
     else:

@@ -146,10 +146,11 @@ class OrgCheck:
     location: BundleLocation
     found: bool
     differences: list[str] = field(default_factory=list)
+    load_error: str | None = None
 
     @property
     def clean(self) -> bool:
-        return not self.differences
+        return not self.differences and self.load_error is None
 
 
 def org_drift(bundle: OrgBundle, contracts_dir: Path, fields: CallbackFields) -> list[str]:
@@ -159,8 +160,8 @@ def org_drift(bundle: OrgBundle, contracts_dir: Path, fields: CallbackFields) ->
 
 def check_org(location: BundleLocation, contracts_dir: Path, env: Env) -> OrgCheck:
     """Load the bundle at ``location`` and compare it with the contracts and the callback
-    fields ``env`` configures; a bundle that does not load is one difference (its error
-    names the file and line)."""
+    fields ``env`` configures; a bundle that does not load is reported as such (its error
+    names the file and line), since nothing could be compared."""
     fields = callback_fields(env)
     check_location(location)
     if not location.path.is_dir():
@@ -169,5 +170,5 @@ def check_org(location: BundleLocation, contracts_dir: Path, env: Env) -> OrgChe
         bundle = load_bundle(location.path)
         differences = org_drift(bundle, contracts_dir, fields)
     except ValueError as error:  # BundleError, ContractError, SoapParseError
-        differences = [str(error)]
+        return OrgCheck(location, found=True, load_error=str(error))
     return OrgCheck(location, found=True, differences=differences)

@@ -114,11 +114,12 @@ def test_where_the_bundle_is_looked_for(tmp_path: Path) -> None:
         check_org(BundleLocation(tmp_path / "nowhere", True), CONTRACTS, {})
 
 
-def test_a_bundle_that_does_not_load_is_one_difference(bundle_copy: Path) -> None:
+def test_a_bundle_that_does_not_load_is_reported_as_such(bundle_copy: Path) -> None:
     edit(bundle_copy / WORKFLOW, "<fields>Amount</fields>", "<fieldz>Amount</fieldz>")
     result = check_org(BundleLocation(bundle_copy, True), CONTRACTS, {})
-    [line] = result.differences
-    assert line.startswith(f"{WORKFLOW}:") and "element <fieldz>" in line
+    assert not result.clean and result.differences == []
+    assert result.load_error is not None
+    assert result.load_error.startswith(f"{WORKFLOW}:") and "element <fieldz>" in result.load_error
 
 
 def sfgw(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -148,6 +149,12 @@ def test_bindings_check_fails_on_a_field_removed_and_passes_once_it_is_back(
         "opportunity_with_fields: field CloseDate is in the contract but outbound message "
         f"Sfgw_Opportunity_With_Fields ({WORKFLOW}) does not send it"
     ]
+
+    edit(workflow, "<fields>Amount</fields>", "<fieldz>Amount</fieldz>")
+    unreadable = sfgw("bindings", "check", env=checkout.env())
+    assert unreadable.returncode == 1
+    assert f"org bundle ({checkout.bundle}) does not load" in unreadable.stdout
+    assert f"{WORKFLOW}:" in unreadable.stdout and "element <fieldz>" in unreadable.stdout
 
     workflow.write_text(original)
     assert sfgw("bindings", "check", env=checkout.env()).returncode == 0
