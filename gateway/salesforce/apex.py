@@ -34,7 +34,13 @@ from gateway.namespaces import APEX_ORDER_SERVICE, SOAP11_ENVELOPE
 from gateway.salesforce import metrics
 from gateway.salesforce.api import RecordUpdate, RestApi, parse_limit_info
 from gateway.salesforce.auth import AccessToken
-from gateway.salesforce.errors import ApexCallFailed, Kind, RecordOutcome, SalesforceError
+from gateway.salesforce.errors import (
+    ApexCallFailed,
+    Kind,
+    RecordOutcome,
+    SalesforceError,
+    kind_of,
+)
 from gateway.salesforce.settings import SalesforceSettings
 from gateway.soap import SoapParseError, envelope, parse_envelope
 
@@ -261,7 +267,9 @@ class ApexSoapApi(_ApexApi):
     def _fault(self, fault: etree._Element, status: int) -> SalesforceError:
         code = (fault.findtext("faultcode") or "").rpartition(":")[2]
         text = fault.findtext("faultstring") or code
-        if code in ("INVALID_SESSION_ID", "REQUEST_LIMIT_EXCEEDED"):
+        if kind_of(code) != "permanent":
+            # An API-level fault (a dead session, the daily limit, SERVER_UNAVAILABLE on a
+            # 503): the call never reached the class, so it says nothing of the records.
             return SalesforceError(code, text, status=status)
         if "No such operation" in text or "No operation available" in text:
             _warn_not_deployed(self.name)

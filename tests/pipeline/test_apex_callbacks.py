@@ -147,6 +147,23 @@ def test_the_daily_limit_is_a_call_level_error(
 
 
 @pytest.mark.parametrize("api", APEX_APIS)
+def test_an_unavailable_org_is_a_call_to_retry_not_a_throw_of_the_class(
+    api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
+) -> None:
+    """SERVER_UNAVAILABLE never reached the Apex: narrowing it down to a record would
+    dead-letter a good record."""
+    (oid,) = mock_sf.create_opportunities(1)
+    sf = salesforce_client(api, settings, client)
+    sf.tokens.get()
+    mock_sf.set_faults(call_errors=["SERVER_UNAVAILABLE"])
+    with pytest.raises(SalesforceError) as caught:
+        sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])
+    assert not isinstance(caught.value, ApexCallFailed)
+    assert (caught.value.code, caught.value.kind) == ("SERVER_UNAVAILABLE", "retry")
+    assert sf.update(mock_sf.org_id, [RecordUpdate(oid, order(oid))])[0].ok
+
+
+@pytest.mark.parametrize("api", APEX_APIS)
 def test_the_legacy_session_id_works_here_too(
     api: str, settings: WorkerSettings, client: redis.Redis, mock_sf: RunningSalesforce
 ) -> None:
