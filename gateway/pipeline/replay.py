@@ -6,17 +6,17 @@ second: a crash in between replays it twice, which is harmless (the ERP order is
 idempotent on the Opportunity Id, the callback writes the same values), while the other
 order could lose it. Under Sentinel the two are a fenced attempt
 (:mod:`gateway.redis_failover`): a failover in between stops the replay with an error
-before the removal, and the letter stays.
+before the removal, and the letter stays. The removal takes only the letter that was
+read: if the replayed job has already failed again, its newer letter stays.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterable
 
 import dramatiq
 
+from gateway.broker import message_for
 from gateway.pipeline.stores import DeadLetter, DeadLetters
 from gateway.redis_failover import fenced_attempt
 
@@ -27,15 +27,7 @@ def replay(
     count = 0
     for letter in letters:
         broker.declare_queue(letter.queue)
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=letter.queue,
-            actor_name=letter.actor,
-            args=(letter.payload,),
-            kwargs={},
-            options={},
-            message_id=str(uuid.uuid4()),
-            message_timestamp=int(time.time() * 1000),
-        )
+        message = message_for(letter.queue, letter.actor, letter.payload)
         # A failover between the two could lose the enqueue and keep the removal.
         with fenced_attempt():
             broker.enqueue(message)

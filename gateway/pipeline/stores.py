@@ -171,15 +171,27 @@ class DeadLetters:
         return sum(self._remove_with(letter, Purged) for letter in letters)
 
     def _remove_with(self, letter: DeadLetter, kind: type[Replayed | Purged]) -> bool:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hdel(self._hash, letter.id)
-        pipe.zrem(self._index, letter.id)
-        if self._trail is not None:
-            org = letter.organization_id[:15]
-            event = kind(now_ms(), org, stage=letter.stage, letter=letter.id)
-            self._trail.record(pipe, [(letter.opportunity_id, event)])
-        removed = pipe.execute()[0]
-        return bool(removed)
+        """Remove ``letter`` only while its id still holds that letter: ids repeat (the
+        same job failing again gets the same id), and a replayed job that fails again
+        before this removal has written a NEWER letter under the id, which must stay.
+        Optimistic (WATCH): a write to the store in between makes it look again."""
+        while True:
+            with self._client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(self._hash)  # type: ignore[no-untyped-call]
+                    raw = pipe.hget(self._hash, letter.id)
+                    if raw is None or DeadLetter.from_json(raw) != letter:
+                        return False
+                    pipe.multi()
+                    pipe.hdel(self._hash, letter.id)
+                    pipe.zrem(self._index, letter.id)
+                    if self._trail is not None:
+                        org = letter.organization_id[:15]
+                        event = kind(now_ms(), org, stage=letter.stage, letter=letter.id)
+                        self._trail.record(pipe, [(letter.opportunity_id, event)])
+                    return bool(pipe.execute()[0])
+                except redis.WatchError:
+                    continue
 
     def resolve(
         self, stage: str, organization_id: str, key: str, *, pipe: RedisPipeline | None = None

@@ -67,6 +67,24 @@ def test_dead_letters_round_trip_without_secrets(client: redis.Redis, core: Core
     assert letters.purge() == 1 and letters.count() == 0
 
 
+def test_a_replay_or_purge_never_removes_a_newer_letter_under_the_same_id(
+    client: redis.Redis, core: CoreSettings
+) -> None:
+    """A replayed job can fail again, and write its new letter under the same id, before
+    the replay removes the letter it read: the newer one must stay."""
+    letters = DeadLetters(client, core)
+    old_id = _add(letters, "orders", 1, 1000.0, {"fields": {}})
+    read = letters.get(old_id)
+    assert read is not None
+    assert _add(letters, "orders", 1, 2000.0, {"fields": {}}) == old_id  # failed again
+    assert not letters.replayed(read)
+    assert letters.discard([read]) == 0
+    newer = letters.get(old_id)
+    assert newer is not None and newer.when == 2000.0 and letters.count() == 1
+    assert letters.replayed(newer) and letters.count() == 0
+    assert not letters.replayed(newer)  # gone: nothing to remove
+
+
 def test_safe_payload_is_json_and_redacted() -> None:
     cleaned = safe_payload({"session_id_encrypted": "gAAAA", "x": f"Bearer {TOKEN}", "n": 1})
     assert cleaned == json.loads(json.dumps(cleaned))
