@@ -103,6 +103,19 @@ class Console:
         self.sessions.set_flash(req.context.session_id, req.context.session, text)
 
 
+#: GETs a script or a probe makes (with the page's cookie, or none at all)
+_NO_SESSION_PATHS = ("/static/", "/healthz", "/api/", "/overview/live", "/opportunity/live")
+
+
+def _starts_a_session(path: str, settings: ConsoleSettings) -> bool:
+    """Whether a GET without a session gets one: a page a person opens. With a login,
+    only the login page (its form needs the CSRF token); never a probe or a poll, which
+    would leave a session in Redis for every unauthenticated request."""
+    if settings.login_required:
+        return path == "/login"
+    return not path.startswith(_NO_SESSION_PATHS)
+
+
 class Guard:
     """Host, session, login, and the POST checks, before any resource runs."""
 
@@ -119,7 +132,7 @@ class Guard:
             raise Refused(falcon.HTTP_421, refusal)
         session_id = req.cookies.get(COOKIE)
         session = self.console.sessions.get(session_id)
-        if session is None and req.method == "GET" and not req.path.startswith("/static/"):
+        if session is None and req.method == "GET" and _starts_a_session(req.path, settings):
             session_id, session = self.console.sessions.create(
                 authenticated=not settings.login_required
             )

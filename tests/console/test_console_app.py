@@ -59,8 +59,9 @@ def test_with_a_token_pages_need_a_login_and_the_login_needs_the_token(
     app = console(core, client, SFGW_CONSOLE_TOKEN=TOKEN)
     first = app.simulate_get("/")
     assert first.status_code == 303 and first.headers["location"].endswith("/login")
-    login = app.simulate_get("/login", cookies={"sfgw_console": cookie_of(first)})
-    cookie = cookie_of(first)
+    assert "sfgw_console" not in first.cookies  # only the login page starts a session
+    login = app.simulate_get("/login")
+    cookie = cookie_of(login)
     form = f"csrf={csrf_of(login.text)}&token=wrong-token-wrong-token"
     wrong = app.simulate_post("/login", body=form, headers=SAME, cookies={"sfgw_console": cookie})
     assert wrong.status_code == 401
@@ -76,6 +77,16 @@ def test_with_a_token_pages_need_a_login_and_the_login_needs_the_token(
     # the session is kept server-side under a hash: Redis holds no usable cookie
     keys = [k.decode() for k in client.scan_iter(match=core.key("console", "session", "*"))]
     assert keys and not any(session in k or cookie in k for k in keys)
+
+
+def test_probes_and_polls_leave_no_session_behind(client: redis.Redis, core: CoreSettings) -> None:
+    sessions = core.key("console", "session", "*")
+    for env in ({}, {"SFGW_CONSOLE_TOKEN": TOKEN}):
+        app = console(core, client, **env)
+        for path in ("/healthz", "/api/overview", "/overview/live", "/static/console.css", "/"):
+            result = app.simulate_get(path)
+            assert "sfgw_console" not in result.cookies or (path == "/" and not env), path
+    assert len(list(client.scan_iter(match=sessions))) == 1  # the page, without a login
 
 
 def test_a_refused_replay_replays_nothing(
