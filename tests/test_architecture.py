@@ -52,7 +52,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "contracttest": {"core", "bindings", "broker", "routes", "intake", "contracttest"},
     "org": {"core", "bindings", "salesforce", "org"},
     # The operator's console reads and replays through the pipeline's own stores.
-    "console": {"core", "broker", "pipeline", "salesforce", "console"},
+    "console": {"core", "broker", "routes", "pipeline", "salesforce", "console"},
     "cli": {"core", "bindings", "contracttest", "intake", "pipeline", "org", "console"},
 }
 

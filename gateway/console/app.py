@@ -39,6 +39,7 @@ from gateway.console.security import (
 from gateway.console.selection import LetterFilter, orgs, reason_groups, select
 from gateway.console.sessions import SessionStore
 from gateway.console.settings import ConsoleSettings
+from gateway.pipeline.status import read_contracts
 from gateway.pipeline.stores import DeadLetters
 from gateway.redis_connection import connect
 from gateway.trail import build_trail
@@ -68,6 +69,8 @@ class Console:
         core = settings.core
         self.sessions = SessionStore(client, core, settings.session_ttl_s)
         self.letters = DeadLetters(client, core, build_trail(client, core, settings.trail))
+        #: read from the contracts once (no Redis): their queues are on the overview
+        self.contracts = read_contracts(core, settings.routes)
         self._broker: dramatiq.Broker | None = None
         self._api: tuple[float, ApiUsage] | None = None
 
@@ -201,6 +204,7 @@ class Overview:
             c.settings.core,
             api=c.api_usage,
             heartbeat_timeout_ms=c.settings.broker.heartbeat_timeout_ms,
+            contracts=c.contracts,
         )
         if self.part == "json":
             resp.content_type = falcon.MEDIA_JSON

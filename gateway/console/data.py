@@ -27,7 +27,7 @@ import redis
 
 from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE
 from gateway.pipeline.reconcile import last_run_key
-from gateway.pipeline.status import CoalescedStatus, read_status
+from gateway.pipeline.status import CoalescedStatus, ContractStatus, read_status
 from gateway.pipeline.stores import DeadLetter, DeadLetters, Throughput
 from gateway.salesforce.auth import cached_tokens
 from gateway.settings import CoreSettings
@@ -120,13 +120,12 @@ def fetch_api_usage(url: str | None, timeout_s: float = 1.0) -> ApiUsage:
 
 
 def stage_rows(status: Any, letters_by_stage: dict[str, int]) -> list[StageRow]:
-    """Per stage; the callbacks' coalesced records count as queued (due now), retrying
-    (waiting for a backoff) and in flight (in a claimed batch)."""
+    """Per queue (the pipeline's stages, then a contract's own queue); the callbacks'
+    coalesced records count as queued (due now), retrying (waiting for a backoff) and in
+    flight (in a claimed batch)."""
     rows = []
     coalesced = status.coalesced
     for queue in status.queues:
-        if queue.queue not in STAGES:
-            continue
         queued, retrying, in_flight = queue.ready, queue.delayed, queue.in_flight
         if queue.queue == CALLBACKS_QUEUE:
             due = sum(o.due for o in coalesced.orgs)
@@ -145,9 +144,16 @@ def read_overview(
     *,
     heartbeat_timeout_ms: int,
     api: Callable[[], ApiUsage],
+    contracts: list[ContractStatus] | None = None,
 ) -> Overview:
-    status = read_status(client, core, window_s=SALESFORCE_WINDOW_S,
-                         heartbeat_timeout_ms=heartbeat_timeout_ms)  # fmt: skip
+    """``contracts``: their queues are rows too (a contract routed to its own queue)."""
+    status = read_status(
+        client,
+        core,
+        window_s=SALESFORCE_WINDOW_S,
+        heartbeat_timeout_ms=heartbeat_timeout_ms,
+        contracts=contracts,
+    )
     letters = Counter(letter.stage for letter in DeadLetters(client, core).iter())
     throughput = Throughput(client, core)
     raw = client.get(last_run_key(core))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gateway.broker import BrokerSettings
 from gateway.config import ConfigError, Env, env_bool, env_int, env_optional_str, env_str
+from gateway.routes import Route, route_overrides_from_env
 from gateway.settings import CoreSettings
 from gateway.trail import TrailSettings
 
@@ -30,6 +31,9 @@ class ConsoleSettings:
     #: the workers' Prometheus endpoint: API calls and the org's usage "as far as we know"
     worker_metrics_url: str | None = None
     trail: TrailSettings = field(default_factory=TrailSettings)
+    #: the contracts' route overrides (``SFGW_ROUTE_*``), so the overview shows every
+    #: queue the gateway fills, as ``sfgw status`` does
+    routes: dict[str, Route] = field(default_factory=dict)
     broker: BrokerSettings = field(
         default_factory=lambda: BrokerSettings(heartbeat_timeout_ms=15_000,
                                                maintenance_chance=100_000, retry_enqueue_s=60)
@@ -62,6 +66,7 @@ class ConsoleSettings:
             worker_metrics_url=env_optional_str(env, "SFGW_CONSOLE_WORKER_METRICS_URL")
             or default_metrics,
             trail=TrailSettings.from_env(env),
+            routes=route_overrides_from_env(env),
             broker=BrokerSettings.from_env(env),
         )  # fmt: skip
 

@@ -89,6 +89,15 @@ def test_probes_and_polls_leave_no_session_behind(client: redis.Redis, core: Cor
     assert len(list(client.scan_iter(match=sessions))) == 1  # the page, without a login
 
 
+def test_the_overview_shows_a_contracts_own_queue(client: redis.Redis, core: CoreSettings) -> None:
+    """A contract routed to a queue of its own fills it; the overview shows it, as
+    ``sfgw status`` does, so the oldest waiting message there is not missed."""
+    app = console(core, client, SFGW_ROUTE_OPPORTUNITY_ID_ONLY="id_only")
+    stages = [row["stage"] for row in app.simulate_get("/api/overview").json["stages"]]
+    assert stages == ["orders", "callbacks", "id_only"]
+    assert "id_only" in app.simulate_get("/").text
+
+
 def test_a_refused_replay_replays_nothing(
     client: redis.Redis, core: CoreSettings, letters: DeadLetters
 ) -> None:
