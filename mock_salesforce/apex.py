@@ -41,7 +41,7 @@ from gateway.soap import SoapParseError, envelope, parse_envelope
 from mock_salesforce import partner
 from mock_salesforce.admission import admit
 from mock_salesforce.org import Org
-from mock_salesforce.rest import rest_error
+from mock_salesforce.rest import read_up_to, rest_error
 from mock_salesforce.updates import SaveResult, save
 
 REST_PATH = "/services/apexrest/sfgw/orders"
@@ -171,7 +171,7 @@ class ApexRestResource:
         if not self.org.apex_classes().deployed:
             rest_error(resp, 404, "NOT_FOUND", f"Could not find a match for URL {req.path}")
             return
-        body = req.bounded_stream.read(MAX_REQUEST_BYTES + 1)
+        body = read_up_to(req, MAX_REQUEST_BYTES)
         if len(body) > MAX_REQUEST_BYTES:
             rest_error(resp, 413, "REQUEST_ENTITY_TOO_LARGE", "The request exceeds 6 MB")
             return
@@ -271,7 +271,7 @@ class ApexSoapResource:
         self.org = org
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        status, body = handle_soap(self.org, req.bounded_stream.read(MAX_REQUEST_BYTES + 1))
+        status, body = handle_soap(self.org, read_up_to(req, MAX_REQUEST_BYTES))
         resp.status = falcon.code_to_http_status(status)
         resp.content_type = "text/xml; charset=utf-8"
         resp.data = body

@@ -25,13 +25,15 @@ MAX_BODY = 5 * 1024 * 1024
 NOT_FOUND = "The requested resource does not exist"
 
 
+def read_up_to(req: falcon.Request, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the body (one more tells the caller it is too
+    large), read ourselves: bounded_stream reads nothing for chunked requests."""
+    stream = req.stream if req.content_length is None else req.bounded_stream
+    return stream.read(limit + 1)
+
+
 def read_body(req: falcon.Request) -> bytes:
-    """Read the body ourselves: bounded_stream reads nothing for chunked requests."""
-    data = (
-        req.stream.read(MAX_BODY + 1)
-        if req.content_length is None
-        else req.bounded_stream.read(MAX_BODY + 1)
-    )
+    data = read_up_to(req, MAX_BODY)
     if len(data) > MAX_BODY:
         raise falcon.HTTPPayloadTooLarge()
     return data
