@@ -259,24 +259,28 @@ class QueueKeys:
 
 _QUEUE_WRITES = """
 -- KEYS: n dedupe markers, the queue list, the queue's message hash[, n trail lists].
--- ARGV: the marker TTL, n pairs (message id, encoded Dramatiq message)[, the trail's].
+-- ARGV: the marker TTL, n, whether a WAIT follows ("1" or "0"), n pairs (message id,
+-- encoded Dramatiq message)[, the trail's].
 local ttl = tonumber(ARGV[1])
-local n = #KEYS - 2
-if #ARGV == 2 * #KEYS - 1 then n = n / 2 end  -- with a trail: n more keys, 2n + 2 args
+local n = tonumber(ARGV[2])
+local touch = ARGV[3] == "1"
 local added = {}
 local fields = {}
 local ids = {}
 for i = 1, n do
-    local message_id = ARGV[2 * i]
+    local message_id = ARGV[2 * i + 2]
     if redis.call("set", KEYS[i], message_id, "NX", "EX", ttl) then
         fields[#fields + 1] = message_id
-        fields[#fields + 1] = ARGV[2 * i + 1]
+        fields[#fields + 1] = ARGV[2 * i + 3]
         ids[#ids + 1] = message_id
         added[i] = 1
     else
-        -- Rewrite the marker unchanged: a write, so that a WAIT on this connection also
-        -- covers the marker's first write, by whichever connection (one ordered stream).
-        redis.call("set", KEYS[i], redis.call("get", KEYS[i]), "KEEPTTL")
+        if touch then
+            -- Rewrite the marker unchanged: a write, so that the WAIT on this connection
+            -- also covers the marker's first write, by whichever connection (one ordered
+            -- stream). Without a WAIT it would only cost an fsync.
+            redis.call("set", KEYS[i], redis.call("get", KEYS[i]), "KEEPTTL")
+        end
         added[i] = 0
     end
 end
@@ -306,7 +310,7 @@ class QueueWriter:
         also ``NotReplicated`` when too few replicas confirmed the write in time.
         ``trail``: events appended in the same script, best effort (:mod:`gateway.trail`)."""
         keys = [*markers, self._keys.ready(queue), self._keys.messages(queue)]
-        args: list[str | bytes | int] = [marker_ttl_s]
+        args: list[str | bytes | int] = [marker_ttl_s, len(markers), int(quorum is not None)]
         for message_id, data in zip(ids, messages, strict=True):
             args += (message_id, data)
         if trail is not None:

@@ -77,7 +77,7 @@ return 0
 #: queue writes and only through pcall: it cannot undo or fail the enqueue.
 ENQUEUE_TRAIL_LUA = """
 if #KEYS > n + 2 then
-    local base = 2 * n + 1
+    local base = 2 * n + 3
     local trail_ttl, cap = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
     for i = 1, n do
         local event = ARGV[base + 1 + 2 * i + (1 - added[i])]

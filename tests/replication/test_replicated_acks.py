@@ -125,6 +125,25 @@ def test_a_duplicate_writes_its_marker_unchanged(pair: ReplicatedRedis, prefix: 
     events.close()
 
 
+def test_without_min_replicas_a_duplicate_writes_nothing(
+    pair: ReplicatedRedis, prefix: str
+) -> None:
+    """No WAIT follows, so the rewrite would buy nothing and cost an fsync per marker."""
+    master = next(iter(pair.servers))
+    client = pair.client(master)
+    gateway = intake(gateway_env(f"redis://127.0.0.1:{master}/0", prefix, 0))
+    message = simple_message(1, start=250).xml()
+    assert post(gateway, message)[0]
+    (key,) = markers(client, prefix)
+    client.config_set("notify-keyspace-events", "K$")
+    events = client.pubsub()
+    events.subscribe(f"__keyspace@0__:{key.decode()}")
+    assert events.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+    assert post(gateway, message)[0]
+    assert events.get_message(timeout=1) is None, "the redelivery wrote its marker"
+    events.close()
+
+
 def test_without_min_replicas_the_ack_does_not_wait(pair: ReplicatedRedis, prefix: str) -> None:
     master, replica = list(pair.servers)
     gateway = intake(gateway_env(f"redis://127.0.0.1:{master}/0", prefix, 0))
