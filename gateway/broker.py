@@ -1,7 +1,7 @@
 """Dramatiq on Redis: the one module that knows how Dramatiq's Redis broker keeps its data.
 
-Written against Dramatiq 2.x (checked with 2.2.1; ``tests/test_broker_contract.py`` fails
-on an installed version outside :data:`SUPPORTED_DRAMATIQ`). Everything below is
+Written against Dramatiq 2.x (checked with 2.2.1; ``tests/test_architecture.py`` fails on
+an installed version outside :data:`SUPPORTED_DRAMATIQ`). Everything below is
 Dramatiq's private layout, so an upgrade that changes it is fixed here and nowhere else;
 a test fails when another module spells one of these keys.
 
@@ -60,7 +60,7 @@ from dramatiq.middleware import Retries
 from gateway.config import Env, env_float, env_int
 from gateway.redis_connection import ReplicaQuorum, call_and_wait, connect
 from gateway.redis_failover import master_epoch, on_new_master
-from gateway.retries import DurableRetries
+from gateway.retries import CONNECTION_ERRORS, DurableRetries
 from gateway.settings import CoreSettings
 from gateway.trail import ENQUEUE_TRAIL_LUA, TrailAppend
 from gateway.uuids import new_message_ids
@@ -74,8 +74,6 @@ ORDERS_QUEUE = "orders"
 CALLBACKS_QUEUE = "callbacks"
 PROCESS_NOTIFICATION = "process_notification"
 SEND_CALLBACK = "send_callback"
-
-_CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ class _AbandoningConsumer(_RedisConsumer):
             return
         try:
             super().ack(message)  # type: ignore[no-untyped-call]
-        except _CONNECTION_ERRORS:
+        except CONNECTION_ERRORS:
             self.broker.abandon_identity()
             raise
 
@@ -138,7 +136,7 @@ class _AbandoningConsumer(_RedisConsumer):
             return
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
-        except _CONNECTION_ERRORS:
+        except CONNECTION_ERRORS:
             self.broker.abandon_identity()
             raise
 
@@ -457,7 +455,3 @@ class QueueReader:
             pipe.hvals(key)
         bodies = [body for values in pipe.execute() for body in values]
         return [dramatiq.Message.decode(body) for body in bodies]
-
-    def dead_count(self, queue: str) -> int:
-        """Messages in Dramatiq's own dead letters (normally none: sfgw keeps its own)."""
-        return int(self._client.zcard(self._keys.dead(queue)))

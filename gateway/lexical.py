@@ -58,20 +58,6 @@ def as_decimal(value: FieldValue) -> Decimal | None:
         raise ValueError(f"{value!r} is not a number") from None
 
 
-def as_int(value: FieldValue) -> int | None:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an integer")
-    if isinstance(value, int):
-        return value
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an integer") from None
-
-
 def as_date(value: FieldValue) -> dt.date | None:
     """An ``xsd:date`` (``2017-04-03``, ``2017-04-03Z``, ``2017-04-03+02:00``)."""
     text = _text(value)
@@ -81,17 +67,6 @@ def as_date(value: FieldValue) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         raise ValueError(f"{value!r} is not a date") from None
-
-
-def as_datetime(value: FieldValue) -> dt.datetime | None:
-    """An ``xsd:dateTime``; Salesforce always sends UTC with ``Z``."""
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date and time") from None
 
 
 def as_id(value: FieldValue) -> str | None:

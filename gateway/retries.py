@@ -19,7 +19,8 @@ from dramatiq.middleware import Retries
 
 log = logging.getLogger("sfgw.broker")
 
-_CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
+#: what a lost or slow Redis raises, through redis-py or through Dramatiq's broker
+CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
 
 
 class DurableRetries(Retries):
@@ -43,7 +44,7 @@ class DurableRetries(Retries):
             try:
                 super().after_process_message(broker, message, result=result, exception=exception)  # type: ignore[no-untyped-call]
                 return
-            except _CONNECTION_ERRORS as error:
+            except CONNECTION_ERRORS as error:
                 # super() counted this attempt before its enqueue failed; count it once.
                 if retries_before is None:
                     message.options.pop("retries", None)

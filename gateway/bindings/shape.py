@@ -131,7 +131,9 @@ def read_outbound_shape_bytes(data: bytes, source: str = "WSDL") -> OutboundMess
             )
             for el in object_ct.iter(f"{{{XSD}}}element")
         )
-        max_notifications = 100 if max_occurs == "unbounded" else _occurs(notification, "maxOccurs")
+        max_notifications = (
+            MAX_NOTIFICATIONS if max_occurs == "unbounded" else _occurs(notification, "maxOccurs")
+        )
     except ContractError as error:
         raise ContractError(f"{source}: {error}") from None
     return OutboundMessageShape(

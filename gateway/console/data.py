@@ -27,13 +27,17 @@ import redis
 
 from gateway.broker import CALLBACKS_QUEUE, ORDERS_QUEUE
 from gateway.pipeline.reconcile import last_run_key
-from gateway.pipeline.status import CoalescedStatus, ContractStatus, read_status
+from gateway.pipeline.status import (
+    SALESFORCE_WINDOW_S,
+    CoalescedStatus,
+    ContractStatus,
+    read_status,
+)
 from gateway.pipeline.stores import DeadLetter, DeadLetters, Throughput
 from gateway.salesforce.auth import cached_tokens
 from gateway.settings import CoreSettings
 from gateway.trail import CallbackWritten, OrderPlaced, Trail, TrailEvent, TrailSettings
 
-SALESFORCE_WINDOW_S = 24 * 3600
 CHART_MINUTES = 60
 STAGES = (ORDERS_QUEUE, CALLBACKS_QUEUE)
 

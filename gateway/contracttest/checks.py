@@ -337,7 +337,7 @@ class ContractTestOptions:
     examples: int = 50
     seed: int = 0
     #: at most this many notifications in drawn messages (the fixed cases use 100/101)
-    max_notifications: int = 100
+    max_notifications: int = MAX_NOTIFICATIONS
 
 
 def run_contract(

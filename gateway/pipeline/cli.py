@@ -21,8 +21,6 @@ from gateway.settings import CoreSettings
 if TYPE_CHECKING:
     from gateway.pipeline.status import CoalescedStatus
 
-SALESFORCE_WINDOW_S = 24 * 3600
-
 
 def register(subparsers: Subparsers) -> None:
     worker = subparsers.add_parser(
@@ -268,7 +266,7 @@ def _print_coalesced(coalesced: CoalescedStatus) -> None:
 
 def show_status(args: argparse.Namespace) -> int:
     from gateway.broker import BrokerSettings
-    from gateway.pipeline.status import read_contracts, read_status
+    from gateway.pipeline.status import SALESFORCE_WINDOW_S, read_contracts, read_status
     from gateway.routes import route_overrides_from_env
 
     core = CoreSettings.from_env()

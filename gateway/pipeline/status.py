@@ -31,6 +31,8 @@ from gateway.routes import Route, contract_route
 from gateway.settings import CoreSettings
 
 QUEUES = (ORDERS_QUEUE, CALLBACKS_QUEUE)
+#: Salesforce retries an outbound message for 24 hours: older waiting work is at risk
+SALESFORCE_WINDOW_S = 24 * 3600
 SCAN_LIMIT = 50_000  # records inspected per org for the oldest pending callback
 
 

@@ -54,7 +54,7 @@ log = logging.getLogger("sfgw.pipeline")
 
 _ADD = """
 local pending, data, orgs = KEYS[1], KEYS[2], KEYS[3]
-local id, record, now, org, size = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local id, record, now, org = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 redis.call("hset", data, id, record)
 local current = redis.call("zscore", pending, id)
 if (not current) or tonumber(current) > now then redis.call("zadd", pending, now, id) end
@@ -207,8 +207,7 @@ class CallbackCoalescer:
         due = self._add(
             keys=[self.pending_key(job.organization_id), self.data_key(job.organization_id),
                   self.orgs_key],
-            args=[job.opportunity_id, record.to_json(), now, job.organization_id,
-                  self.settings.batch_size],
+            args=[job.opportunity_id, record.to_json(), now, job.organization_id],
         )  # fmt: skip
         return int(due)
 
