@@ -124,7 +124,10 @@ class DeadLetters:
         attempts: int,
         payload: Mapping[str, Any],
         now: float | None = None,
+        pipe: RedisPipeline | None = None,
     ) -> DeadLetter:
+        """Store the letter (now, or as commands of ``pipe``, which the caller executes:
+        a coalesced batch parks its failures in the round trip that settles it)."""
         key = notification_id if stage == "orders" else opportunity_id or notification_id
         letter = DeadLetter(
             id=letter_id(stage, organization_id, key),
@@ -139,16 +142,17 @@ class DeadLetters:
             attempts=attempts,
             payload=safe_payload(payload),
         )
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hset(self._hash, letter.id, letter.to_json())
-        pipe.zadd(self._index, {letter.id: letter.when})
+        commands = self._client.pipeline(transaction=True) if pipe is None else pipe
+        commands.hset(self._hash, letter.id, letter.to_json())
+        commands.zadd(self._index, {letter.id: letter.when})
         if self._trail is not None:
             event = DeadLettered(
                 int(letter.when * 1000), organization_id[:15], stage=stage, letter=letter.id,
                 reason=letter.reason, attempts=attempts,
             )  # fmt: skip
-            self._trail.record(pipe, [(opportunity_id, event)])
-        pipe.execute()
+            self._trail.record(commands, [(opportunity_id, event)])
+        if pipe is None:
+            commands.execute()
         return letter
 
     def get(self, letter_id_: str) -> DeadLetter | None:

@@ -283,8 +283,10 @@ class CallbackCoalescer:
         outcomes: Sequence[RecordOutcome | BaseException] | BaseException,
     ) -> Settled:
         """Each record on its own, by its outcome (or the exception of the call that
-        carried it); then the batch is gone (one script)."""
+        carried it): the saved records' old letters, the new letters, their count and
+        the batch's trail events in one round trip; then the batch is gone (one script)."""
         now = self.now_ms()
+        pipe = self._client.pipeline(transaction=True)
         back: list[list[Any]] = []
         saved: list[tuple[str, str]] = []
         events: list[tuple[str, TrailEvent]] = []
@@ -324,12 +326,10 @@ class CallbackCoalescer:
                     reason=decision.reason,
                     attempts=record.attempt + 1,
                     payload=job.to_dict(),
+                    pipe=pipe,
                 )
                 metrics.JOBS.labels(CALLBACKS_QUEUE, "dead_lettered").inc()
-        if saved or (events and self._trail is not None):
-            # the saved records' old letters, their count and the batch's trail events:
-            # one round trip per batch
-            pipe = self._client.pipeline(transaction=True)
+        if dead or saved or (events and self._trail is not None):
             self._dead_letters.resolve_many(CALLBACKS_QUEUE, saved, pipe=pipe)
             if self._throughput is not None and saved:
                 self._throughput.record(CALLBACKS_QUEUE, count=len(saved), pipe=pipe)
