@@ -3,8 +3,8 @@
 Salesforce counts token requests against login rate limits and a token lives for hours,
 so workers share one: it is cached in Redis, encrypted with ``SFGW_SECRET_KEY`` (a Redis
 dump never holds a usable token), and refreshed by one caller at a time under a Redis
-lock with a timeout (redis-py's ``Lock``); the others wait for the lock, then find the
-new token and use it. When Salesforce answers
+lock with a timeout (redis-py's ``Lock``); the others watch the cache meanwhile and use
+the new token as soon as it is there. When Salesforce answers
 ``INVALID_SESSION_ID`` the caller invalidates exactly the token it used (a token some
 other worker already replaced stays) and asks again, so a mass expiry costs one token
 request, not one per thread.
@@ -185,23 +185,27 @@ class TokenManager:
         return token
 
     def _refresh(self) -> AccessToken:
-        """Fetch a token under the shared lock; whoever waited for it finds that token.
+        """Fetch a token under the shared lock; whoever waits for it takes that token.
 
-        The lock expires after ``SFGW_SF_TOKEN_LOCK_S`` (a holder that died does not
-        block the others for longer); a waiter gives up after twice that plus one call.
+        Waiters try the lock without blocking and look at the cache between tries, so
+        once the holder has stored the new token every waiter uses it at once, rather
+        than each taking the lock in turn just to read it. The lock expires after
+        ``SFGW_SF_TOKEN_LOCK_S`` (a holder that died does not block the others for
+        longer); a waiter gives up after twice that plus one call.
         """
-        lock = self._client.lock(
-            self._lock_key,
-            timeout=self._settings.token_lock_s,
-            sleep=0.05,
-            blocking_timeout=2 * self._settings.token_lock_s + self._settings.timeout_s,
-        )
-        if not lock.acquire():
-            raise SalesforceError(
-                "TIMEOUT", "waited too long for another worker to refresh the token"
-            )
+        lock = self._client.lock(self._lock_key, timeout=self._settings.token_lock_s)
+        deadline = time.monotonic() + 2 * self._settings.token_lock_s + self._settings.timeout_s
+        while not lock.acquire(blocking=False):
+            cached = self._read()
+            if cached is not None:
+                return cached
+            if time.monotonic() >= deadline:
+                raise SalesforceError(
+                    "TIMEOUT", "waited too long for another worker to refresh the token"
+                )
+            time.sleep(0.05)
         try:
-            cached = self._read()  # someone may have finished while we waited
+            cached = self._read()  # someone may have finished just before we took it
             if cached is not None:
                 return cached
             return self._fetch_and_store()
