@@ -181,8 +181,9 @@ def save(
                 )
                 results[index].id = None
             return results
+        definitions = store.definitions(active_only=True)  # once for the whole call
         for _, oid, changes in planned:
-            store.apply_in_tx(oid, changes, now)
+            store.apply_in_tx(oid, changes, now, definitions)
     return results
 
 
@@ -210,7 +211,7 @@ def _locked(store: OrgStore, oid: str, faults: Mapping[str, Any], rng: random.Ra
     """Whether a save of ``oid`` meets a row lock: one of its ``lock_ids`` saves, its
     first save under ``lock_first_attempt``, or the dice of ``lock_probability``. Every
     rule is consulted, so each one's own record (used-up count, first save) stays true."""
-    locked = store.take_lock(oid)
+    locked = bool(faults.get("lock_ids")) and store.take_lock(oid)
     if faults.get("lock_first_attempt") and store.first_lock(oid):
         locked = True
     if rng.random() < float(faults.get("lock_probability") or 0.0):

@@ -183,8 +183,15 @@ class OrgRecords(DeliveryQueue):
         with self.tx():
             self._apply(oid, changes, time.time() if now is None else now)
 
-    def apply_in_tx(self, oid: str, changes: Mapping[str, object], now: float) -> None:
-        self._apply(oid, changes, now)
+    def apply_in_tx(
+        self,
+        oid: str,
+        changes: Mapping[str, object],
+        now: float,
+        definitions: Sequence[Definition] | None = None,
+    ) -> None:
+        """``definitions``: the active ones, read once by a caller that saves many."""
+        self._apply(oid, changes, now, definitions)
 
     def _apply(
         self,
