@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lxml import etree
@@ -46,15 +47,45 @@ def contract_fields(contract: str) -> list[str]:
     ]
 
 
-def _value(api_name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if api_name == "CloseDate":
-        return XmlDate.from_date(dt.date.fromisoformat(str(value)))
-    if api_name in ("LastModifiedDate", "SystemModstamp", "CreatedDate"):
-        moment = dt.datetime.fromtimestamp(float(value), dt.UTC).replace(microsecond=0)
-        return XmlDateTime.from_datetime(moment)
-    return value
+def _as_datetime(value: Any) -> XmlDateTime:
+    """A stored date and time (epoch seconds, or ISO text) as Salesforce writes it."""
+    if isinstance(value, int | float):
+        moment = dt.datetime.fromtimestamp(float(value), dt.UTC)
+    else:
+        moment = dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
+    return XmlDateTime.from_datetime(moment.replace(microsecond=0))
+
+
+def _as_date(value: Any) -> XmlDate:
+    return XmlDate.from_date(dt.date.fromisoformat(str(value)[:10]))
+
+
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    XmlDateTime: _as_datetime,
+    XmlDate: _as_date,
+    bool: bool,  # a checkbox is stored as 0/1
+}
+
+
+_converters: dict[type[Any], dict[str, Callable[[Any], Any]]] = {}
+
+
+def field_converters(cls: type[Any]) -> dict[str, Callable[[Any], Any]]:
+    """API name -> how a stored value becomes the value of the type the contract
+    declares for that field (by the generated class's annotations, so a custom Date,
+    DateTime or Checkbox field is written as Salesforce writes it, whatever its name)."""
+    known = _converters.get(cls)
+    if known is not None:
+        return known
+    hints = typing.get_type_hints(cls)
+    converters = {}
+    for f in dataclasses.fields(cls):
+        declared = set(typing.get_args(hints[f.name])) or {hints[f.name]}
+        for target, convert in _CONVERTERS.items():
+            if target in declared:
+                converters[f.metadata.get("name", f.name)] = convert
+    _converters[cls] = converters
+    return converters
 
 
 def render_message(
@@ -74,6 +105,7 @@ def render_message(
     sent = None if fields is None else {name.lower() for name in fields}
     binder = binder_for(contract)
     opportunity_cls = _opportunity_class(binder)
+    converters = field_converters(opportunity_cls)
     notification_cls = binder.type_class(f"{{{OUTBOUND_MESSAGE}}}OpportunityNotification")
     notifications_cls = binder.element_class(f"{{{OUTBOUND_MESSAGE}}}notifications")
     items = []
@@ -90,7 +122,9 @@ def render_message(
                     continue
                 if sent is not None and api.lower() not in sent:
                     continue
-                kwargs[f.name] = _value(api, record[api])
+                value = record[api]
+                convert = converters.get(api)
+                kwargs[f.name] = value if value is None or convert is None else convert(value)
         sobject = opportunity_cls(**kwargs)
         items.append(
             notification_cls(

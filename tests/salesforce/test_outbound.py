@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from xsdata.models.datatype import XmlDate, XmlDateTime
 
 from gateway import sfid
 from gateway.soap import parse_envelope
-from mock_salesforce.outbound import contract_fields, render_message
+from mock_salesforce.outbound import contract_fields, field_converters, render_message
 
 from .conftest import outbound_schema
 
@@ -78,3 +80,25 @@ def test_rendered_messages_validate_against_the_wsdl(
     else:
         assert contract_fields(contract) == ["Id"]
         assert all(len(s) == 1 for s in sobjects)
+
+
+@dataclasses.dataclass
+class _CustomOpportunity:
+    """What xsdata generates for a contract carrying custom Date, DateTime, Checkbox and
+    Text fields (the names say nothing of the types)."""
+
+    due__c: XmlDate | None = dataclasses.field(default=None, metadata={"name": "Due__c"})
+    shipped__c: XmlDateTime | None = dataclasses.field(
+        default=None, metadata={"name": "Shipped__c"}
+    )
+    rush__c: bool | None = dataclasses.field(default=None, metadata={"name": "Rush__c"})
+    note__c: str | None = dataclasses.field(default=None, metadata={"name": "Note__c"})
+
+
+def test_values_are_written_in_the_type_the_contract_declares_whatever_the_field_name() -> None:
+    convert = field_converters(_CustomOpportunity)
+    assert set(convert) == {"Due__c", "Shipped__c", "Rush__c"}
+    assert str(convert["Due__c"]("2026-03-02")) == "2026-03-02"
+    assert str(convert["Shipped__c"](1_400_000_000.25)) == "2014-05-13T16:53:20Z"
+    assert str(convert["Shipped__c"]("2014-05-13T16:53:20+00:00")) == "2014-05-13T16:53:20Z"
+    assert convert["Rush__c"](1) is True and convert["Rush__c"](0) is False
