@@ -10,11 +10,13 @@ letters, never a page of them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dramatiq
 
+from gateway.console.layout import SEEN_FIELD
 from gateway.console.selection import LetterFilter, select
 from gateway.pipeline.replay import replay
 from gateway.pipeline.stores import DeadLetter, DeadLetters
@@ -30,6 +32,8 @@ class Choice:
     scope: str
     ids: tuple[str, ...]
     letter_filter: LetterFilter
+    #: when the operator saw the letters: a letter written later is not theirs to touch
+    seen: float | None = None
 
     @classmethod
     def from_form(cls, form: dict[str, list[str]]) -> Choice:
@@ -37,16 +41,28 @@ class Choice:
         ids = tuple(dict.fromkeys(i for i in form.get("ids", []) if 0 < len(i) <= 40))
         flat = {k: v[0] for k, v in form.items() if v}
         return cls(scope if scope in SCOPES else "", ids[:MAX_SELECTED],
-                   LetterFilter.from_params(flat))  # fmt: skip
+                   LetterFilter.from_params(flat), _seen(flat.get(SEEN_FIELD)))  # fmt: skip
+
+
+def _seen(value: str | None) -> float | None:
+    try:
+        seen = float(value or "")
+    except ValueError:
+        return None
+    return seen if math.isfinite(seen) and seen > 0 else None
 
 
 def chosen(dead_letters: DeadLetters, choice: Choice) -> list[DeadLetter]:
+    """The letters the form means, as they are now, less any written after ``seen``."""
+    letters: list[DeadLetter] = []
     if choice.scope == "matching":
-        return select(dead_letters.iter(), choice.letter_filter)
-    if choice.scope == "selected":
+        letters = select(dead_letters.iter(), choice.letter_filter)
+    elif choice.scope == "selected":
         found = (dead_letters.get(letter_id) for letter_id in choice.ids)
-        return [letter for letter in found if letter is not None]
-    return []
+        letters = [letter for letter in found if letter is not None]
+    if choice.seen is not None:
+        letters = [letter for letter in letters if letter.when <= choice.seen]
+    return letters
 
 
 def replay_letters(

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -100,6 +101,7 @@ class Console:
             authenticated=session is not None and session.authenticated,
             flash=flash,
             active=active,
+            seen=time.time(),
         )
 
     def flash(self, req: falcon.Request, text: str) -> None:
@@ -263,15 +265,17 @@ class Purge:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = {k: v if isinstance(v, list) else [v] for k, v in req.params.items()}
-        choice = actions.Choice.from_form(form)
-        count = len(actions.chosen(self.console.letters, choice))
         chrome = self.console.chrome(req, "letters")
         if not chrome.actions:
             raise Refused(falcon.HTTP_403, "the console is read-only (SFGW_CONSOLE_READ_ONLY=true)")
+        asked = actions.Choice.from_form(form)
+        seen = asked.seen or chrome.seen  # the list's time, carried on to the confirmation
+        choice = replace(asked, seen=seen)
+        count = len(actions.chosen(self.console.letters, choice))
         _html(
             resp,
             pages.purge_confirm_page(
-                count, choice.scope, list(choice.ids), choice.letter_filter, chrome
+                count, choice.scope, list(choice.ids), choice.letter_filter, chrome, seen=seen
             ),
         )
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from gateway.console.security import CSRF_FIELD
 
+SEEN_FIELD = "seen"
+
 NAV = (("overview", "/", "Overview"), ("letters", "/dead-letters", "Dead letters"),
        ("opportunity", "/opportunity", "Opportunity"))  # fmt: skip
 
@@ -29,6 +31,8 @@ class Chrome:
     authenticated: bool
     flash: str = ""
     active: str = ""
+    #: when the page was made: an action from it reaches no letter written after that
+    seen: float = 0.0
 
     @property
     def actions(self) -> bool:
@@ -50,6 +54,14 @@ def esc(value: object) -> str:
 
 def csrf_input(chrome: Chrome) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(chrome.csrf)}">'
+
+
+def letter_action_inputs(chrome: Chrome, seen: float | None = None) -> str:
+    """What a form acting on dead letters carries: the CSRF token, and when the letters
+    it acts on were seen (``seen``, else when this page was made), so that a letter
+    written after that -- a new failure, even under a listed id -- is not touched."""
+    at = chrome.seen if seen is None else seen
+    return f'{csrf_input(chrome)}<input type="hidden" name="{SEEN_FIELD}" value="{at:.6f}">'
 
 
 def when(epoch: float | None) -> str:

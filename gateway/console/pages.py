@@ -12,7 +12,18 @@ from __future__ import annotations
 import json
 
 from gateway.console.data import ApiUsage, OpportunityView, Overview
-from gateway.console.layout import Chrome, Html, age, chart, csrf_input, esc, page, table, when
+from gateway.console.layout import (
+    Chrome,
+    Html,
+    age,
+    chart,
+    csrf_input,
+    esc,
+    letter_action_inputs,
+    page,
+    table,
+    when,
+)
 from gateway.console.selection import STAGES, LetterFilter
 from gateway.pipeline.stores import DeadLetter
 from gateway.secrets import redact
@@ -143,7 +154,7 @@ def letters_page(
     actions = ""
     if chrome.actions and matching:
         actions = f"""<form method="post" action="/dead-letters/replay" id="letters" class="actions">
-{csrf_input(chrome)}{_scope_fields(f)}
+{letter_action_inputs(chrome)}{_scope_fields(f)}
 <button name="scope" value="selected">Replay selected</button>
 <button name="scope" value="matching">Replay all {len(matching)} matching</button>
 <button formmethod="get" formaction="/dead-letters/purge" name="scope" value="selected" class="danger">Purge selected…</button>
@@ -173,7 +184,7 @@ def letter_page(letter: DeadLetter, chrome: Chrome) -> str:
     actions = ""
     if chrome.actions:
         actions = f"""<form method="post" action="/dead-letters/replay" class="actions">
-{csrf_input(chrome)}<input type="hidden" name="ids" value="{esc(letter.id)}">
+{letter_action_inputs(chrome)}<input type="hidden" name="ids" value="{esc(letter.id)}">
 <button name="scope" value="selected">Replay</button>
 <button formmethod="get" formaction="/dead-letters/purge" name="scope" value="selected" class="danger">Purge…</button></form>"""
     body = (
@@ -184,15 +195,16 @@ def letter_page(letter: DeadLetter, chrome: Chrome) -> str:
 
 
 def purge_confirm_page(
-    count: int, scope: str, ids: list[str], f: LetterFilter, chrome: Chrome
+    count: int, scope: str, ids: list[str], f: LetterFilter, chrome: Chrome, *, seen: float
 ) -> str:
+    """``seen``: when the operator saw the letters (the list's time), carried on."""
     hidden = "".join(f'<input type="hidden" name="ids" value="{esc(i)}">' for i in ids)
     if count == 0:
         body = '<p>Nothing to purge: no dead letter was selected or matches.</p><a href="/dead-letters">back</a>'
     else:
         body = f"""<p>Delete <strong>{count}</strong> dead letter{"s" if count != 1 else ""} for good?
 They cannot be replayed afterwards.</p>
-<form method="post" action="/dead-letters/purge" class="actions">{csrf_input(chrome)}
+<form method="post" action="/dead-letters/purge" class="actions">{letter_action_inputs(chrome, seen)}
 {_scope_fields(f)}{hidden}<input type="hidden" name="scope" value="{esc(scope)}">
 <button name="confirm" value="yes" class="danger">Delete {count}</button>
 <a href="/dead-letters?{esc(f.query())}">cancel</a></form>"""
@@ -243,7 +255,7 @@ def opportunity_live(view: OpportunityView, chrome: Chrome) -> str:
             if chrome.actions:
                 button = (
                     f'<form method="post" action="/dead-letters/replay" class="inline">'
-                    f'{csrf_input(chrome)}<input type="hidden" name="ids" value="{esc(d.id)}">'
+                    f'{letter_action_inputs(chrome)}<input type="hidden" name="ids" value="{esc(d.id)}">'
                     f'<input type="hidden" name="back" value="/opportunity?id={esc(view.record)}">'
                     f'<button name="scope" value="selected">Replay</button></form>'
                 )

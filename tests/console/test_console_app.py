@@ -4,6 +4,7 @@ read-only mode, and that a refused action changes nothing."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -43,13 +44,18 @@ def cookie_of(result: testing.Result) -> str:
     return result.cookies["sfgw_console"].value
 
 
+def store_letter(store: DeadLetters, n: int, now: float | None = None) -> str:
+    return store.add(stage="orders", queue="orders", actor="process_notification",
+                     organization_id=ORG18, opportunity_id=opportunity(n),
+                     notification_id=f"04l00000000000{n}AAA",
+                     reason="ValidationFault CUSTOMER_ON_HOLD", attempts=1,
+                     payload={"record_id": opportunity(n)}, now=now).id  # fmt: skip
+
+
 @pytest.fixture
 def letters(client: redis.Redis, core: CoreSettings) -> Iterator[DeadLetters]:
     store = DeadLetters(client, core)
-    store.add(stage="orders", queue="orders", actor="process_notification",
-              organization_id=ORG18, opportunity_id=opportunity(1),
-              notification_id="04l000000000001AAA", reason="ValidationFault CUSTOMER_ON_HOLD",
-              attempts=1, payload={"record_id": opportunity(1)})  # fmt: skip
+    store_letter(store, 1)
     yield store
 
 
@@ -96,6 +102,30 @@ def test_the_overview_shows_a_contracts_own_queue(client: redis.Redis, core: Cor
     stages = [row["stage"] for row in app.simulate_get("/api/overview").json["stages"]]
     assert stages == ["orders", "callbacks", "id_only"]
     assert "id_only" in app.simulate_get("/").text
+
+
+def test_an_action_never_reaches_a_letter_written_after_the_page_was_seen(
+    client: redis.Redis, core: CoreSettings, letters: DeadLetters
+) -> None:
+    app = console(core, client)
+    page = app.simulate_get("/dead-letters")
+    cookies = {"sfgw_console": cookie_of(page)}
+    found = re.search(r'name="seen" value="([^"]+)"', page.text)
+    assert found, "the action form says when its letters were seen"
+    later = time.time() + 1
+    store_letter(letters, 2, now=later)  # a failure after the operator looked
+    confirm = app.simulate_get("/dead-letters/purge", cookies=cookies,
+                               params={"scope": "matching", "seen": found.group(1)})  # fmt: skip
+    assert "Delete <strong>1</strong>" in confirm.text
+    body = f"csrf={csrf_of(page.text)}&scope=matching&confirm=yes&seen={found.group(1)}"
+    purged = app.simulate_post("/dead-letters/purge", body=body, headers=SAME, cookies=cookies)
+    assert purged.status_code == 303
+    assert [d.opportunity_id for d in letters.iter()] == [opportunity(2)]
+    # the same job failing again is a newer letter under a listed id: a replay leaves it
+    first = store_letter(letters, 1, now=later)
+    body = f"csrf={csrf_of(page.text)}&scope=selected&ids={first}&seen={found.group(1)}"
+    app.simulate_post("/dead-letters/replay", body=body, headers=SAME, cookies=cookies)
+    assert letters.count() == 2
 
 
 def test_a_refused_replay_replays_nothing(
