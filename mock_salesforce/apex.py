@@ -233,7 +233,7 @@ def _serve_soap(org: Org, body: bytes) -> bytes:
         raise _Fault(500, _soap_fault("Client", str(error))) from None
     refusal = admit(org, _session(env.header))
     if refusal is not None:
-        raise _Fault(refusal.soap_status, partner.fault(refusal.code, refusal.message))
+        raise _Fault(refusal.soap_status, partner.refusal_fault(refusal))
     operation = env.payload.tag.rpartition("}")[2]
     if not org.apex_classes().deployed:
         raise _Fault(500, _soap_fault("Client", f"No such operation '{operation}'"))

@@ -20,6 +20,7 @@ from gateway.namespaces import PARTNER, PARTNER_FAULT, PARTNER_SOBJECT, SOAP11_E
 from gateway.soap import SoapParseError, envelope, parse_envelope
 from mock_salesforce import versions
 from mock_salesforce.admission import admit
+from mock_salesforce.faults import CallError
 from mock_salesforce.records import ApiError, iso_datetime
 from mock_salesforce.updates import MAX_RECORDS, save
 
@@ -58,6 +59,12 @@ def fault(code: str, message: str, kind: str = "UnexpectedErrorFault") -> bytes:
     ).encode()
 
 
+def refusal_fault(refusal: CallError) -> bytes:
+    """An API refusal (a dead session, the daily limit, an outage) in the SOAP APIs'
+    words, which are not the REST API's."""
+    return fault(refusal.code, _SOAP_MESSAGES[refusal.code])
+
+
 def client_fault(message: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -82,7 +89,7 @@ def handle(org: Org, body: bytes, org15: str | None, version: str = "") -> tuple
     same_org = org15 is None or org15[:15] == org.settings.org_id15
     refusal = admit(org, session if same_org else None)
     if refusal is not None:
-        return refusal.soap_status, fault(refusal.code, _SOAP_MESSAGES[refusal.code])
+        return refusal.soap_status, refusal_fault(refusal)
     payload = env.payload
     if payload.tag == f"{{{PARTNER}}}update":
         all_or_none = (_header_value(env.header, "AllOrNoneHeader", "allOrNone") or "").strip() in (
