@@ -56,12 +56,11 @@ def csrf_input(chrome: Chrome) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(chrome.csrf)}">'
 
 
-def letter_action_inputs(chrome: Chrome, seen: float | None = None) -> str:
+def letter_action_inputs(chrome: Chrome, seen: float) -> str:
     """What a form acting on dead letters carries: the CSRF token, and when the letters
-    it acts on were seen (``seen``, else when this page was made), so that a letter
-    written after that -- a new failure, even under a listed id -- is not touched."""
-    at = chrome.seen if seen is None else seen
-    return f'{csrf_input(chrome)}<input type="hidden" name="{SEEN_FIELD}" value="{at:.6f}">'
+    it acts on were ``seen``, so that a letter written after that -- a new failure, even
+    under a listed id -- is not touched."""
+    return f'{csrf_input(chrome)}<input type="hidden" name="{SEEN_FIELD}" value="{seen:.6f}">'
 
 
 def when(epoch: float | None) -> str:

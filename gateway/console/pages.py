@@ -136,6 +136,12 @@ def _scope_fields(f: LetterFilter) -> str:
     )
 
 
+def _latest(shown: list[DeadLetter], chrome: Chrome) -> float:
+    """When the letters on a page were seen: when it was made, or the newest letter's
+    time if a worker's clock runs ahead of this one (a listed letter is always within)."""
+    return max([chrome.seen, *(d.when for d in shown)])
+
+
 def letters_page(
     matching: list[DeadLetter], total: int, f: LetterFilter, reasons: list[tuple[str, int]],
     orgs: list[str], *, chrome: Chrome,
@@ -154,7 +160,7 @@ def letters_page(
     actions = ""
     if chrome.actions and matching:
         actions = f"""<form method="post" action="/dead-letters/replay" id="letters" class="actions">
-{letter_action_inputs(chrome)}{_scope_fields(f)}
+{letter_action_inputs(chrome, _latest(matching, chrome))}{_scope_fields(f)}
 <button name="scope" value="selected">Replay selected</button>
 <button name="scope" value="matching">Replay all {len(matching)} matching</button>
 <button formmethod="get" formaction="/dead-letters/purge" name="scope" value="selected" class="danger">Purge selected…</button>
@@ -184,7 +190,7 @@ def letter_page(letter: DeadLetter, chrome: Chrome) -> str:
     actions = ""
     if chrome.actions:
         actions = f"""<form method="post" action="/dead-letters/replay" class="actions">
-{letter_action_inputs(chrome)}<input type="hidden" name="ids" value="{esc(letter.id)}">
+{letter_action_inputs(chrome, _latest([letter], chrome))}<input type="hidden" name="ids" value="{esc(letter.id)}">
 <button name="scope" value="selected">Replay</button>
 <button formmethod="get" formaction="/dead-letters/purge" name="scope" value="selected" class="danger">Purge…</button></form>"""
     body = (
@@ -255,7 +261,8 @@ def opportunity_live(view: OpportunityView, chrome: Chrome) -> str:
             if chrome.actions:
                 button = (
                     f'<form method="post" action="/dead-letters/replay" class="inline">'
-                    f'{letter_action_inputs(chrome)}<input type="hidden" name="ids" value="{esc(d.id)}">'
+                    f"{letter_action_inputs(chrome, _latest([d], chrome))}"
+                    f'<input type="hidden" name="ids" value="{esc(d.id)}">'
                     f'<input type="hidden" name="back" value="/opportunity?id={esc(view.record)}">'
                     f'<button name="scope" value="selected">Replay</button></form>'
                 )

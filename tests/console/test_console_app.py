@@ -128,6 +128,20 @@ def test_an_action_never_reaches_a_letter_written_after_the_page_was_seen(
     assert letters.count() == 2
 
 
+def test_a_listed_letter_is_in_reach_though_its_workers_clock_runs_ahead(
+    client: redis.Redis, core: CoreSettings, letters: DeadLetters
+) -> None:
+    store_letter(letters, 2, now=time.time() + 120)  # written on a host whose clock is ahead
+    app = console(core, client)
+    page = app.simulate_get("/dead-letters")
+    cookies = {"sfgw_console": cookie_of(page)}
+    found = re.search(r'name="seen" value="([^"]+)"', page.text)
+    assert found
+    body = f"csrf={csrf_of(page.text)}&scope=matching&confirm=yes&seen={found.group(1)}"
+    app.simulate_post("/dead-letters/purge", body=body, headers=SAME, cookies=cookies)
+    assert letters.count() == 0
+
+
 def test_a_refused_replay_replays_nothing(
     client: redis.Redis, core: CoreSettings, letters: DeadLetters
 ) -> None:
