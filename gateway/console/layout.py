@@ -59,8 +59,9 @@ def csrf_input(chrome: Chrome) -> str:
 def letter_action_inputs(chrome: Chrome, seen: float) -> str:
     """What a form acting on dead letters carries: the CSRF token, and when the letters
     it acts on were ``seen``, so that a letter written after that -- a new failure, even
-    under a listed id -- is not touched."""
-    return f'{csrf_input(chrome)}<input type="hidden" name="{SEEN_FIELD}" value="{seen:.6f}">'
+    under a listed id -- is not touched. Written as ``repr``: the float comes back exact,
+    where a rounded one could fall just before the newest listed letter."""
+    return f'{csrf_input(chrome)}<input type="hidden" name="{SEEN_FIELD}" value="{seen!r}">'
 
 
 def when(epoch: float | None) -> str:
