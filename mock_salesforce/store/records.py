@@ -126,7 +126,7 @@ class OrgRecords(DeliveryQueue):
                 ids += self._create(count - len(ids), now)
             definitions = self.definitions(active_only=True)
             for oid in ids:
-                self._apply(oid, {"StageName": WON_STAGE}, now, definitions)
+                self.apply_in_tx(oid, {"StageName": WON_STAGE}, now, definitions)
         return ids
 
     def get(self, oid: str) -> dict[str, Any] | None:
@@ -181,7 +181,7 @@ class OrgRecords(DeliveryQueue):
     def update(self, oid: str, changes: Mapping[str, object], now: float | None = None) -> None:
         """Apply already-validated changes in their own transaction."""
         with self.tx():
-            self._apply(oid, changes, time.time() if now is None else now)
+            self.apply_in_tx(oid, changes, time.time() if now is None else now)
 
     def apply_in_tx(
         self,
@@ -190,16 +190,9 @@ class OrgRecords(DeliveryQueue):
         now: float,
         definitions: Sequence[Definition] | None = None,
     ) -> None:
-        """``definitions``: the active ones, read once by a caller that saves many."""
-        self._apply(oid, changes, now, definitions)
-
-    def _apply(
-        self,
-        oid: str,
-        changes: Mapping[str, object],
-        now: float,
-        definitions: Sequence[Definition] | None = None,
-    ) -> None:
+        """Apply already-validated changes inside the caller's transaction; then the
+        flows run. ``definitions``: the active ones, read once by a caller that saves
+        many (else read here)."""
         definitions = self.definitions(active_only=True) if definitions is None else definitions
         before = self.get(oid) if definitions else None
         sets = dict(changes)
